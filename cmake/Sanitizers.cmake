@@ -1,0 +1,5 @@
+if(DRAGON_SANITIZE)
+  message(STATUS "Sanitizers: ${DRAGON_SANITIZE}")
+  add_compile_options(-fsanitize=${DRAGON_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=${DRAGON_SANITIZE})
+endif()

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what building and testing Dragon Core needs: Debian packages (as root), the npm packages
+# embedded into the binary, and the Python test tools. Idempotent and quick when all is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  # build
+  g++ cmake ninja-build ccache pkg-config git
+  libboost1.74-dev nlohmann-json3-dev libfmt-dev libssl-dev zlib1g-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev ffmpeg wrk curl openssl python3 procps
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing Debian packages: ${missing[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v npm >/dev/null; then
+  if [[ $(id -u) -eq 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  else
+    echo "install-deps: npm is missing" >&2
+    exit 1
+  fi
+fi
+if [[ ! -f web/node_modules/.package-lock.json || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+  echo "install-deps: npm ci (web/)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# Test tools: pytest for the integration tests (the machine's python3).
+if [[ "${1:-}" == "--tests" ]]; then
+  if ! python3 -m pytest --version >/dev/null 2>&1; then
+    echo "install-deps: pip install pytest"
+    python3 -m pip install --quiet pytest || apt-get install -y -qq python3-pytest >/dev/null
+  fi
+fi

@@ -1,0 +1,47 @@
+#pragma once
+// What the route handlers share: the config store, the active config snapshot, token service and
+// the app's controls. Built anew at every (re)start of the services.
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "auth/jwt.hpp"
+#include "config/config.hpp"
+#include "http/router.hpp"
+#include "http/service.hpp"
+
+namespace dragon::api {
+
+class LoginLimiter;
+
+struct ApiContext {
+  config::Store* store = nullptr;
+  std::shared_ptr<const config::Config> config;  // the active config these routes were built from
+  std::unique_ptr<auth::JwtService> jwt;         // null when api.auth.enable is false
+  std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
+  std::function<void()> request_reload;  // restart the services with the stored config
+  std::shared_ptr<LoginLimiter> login_limiter;
+  bool read_only = false;
+  bool auth_enabled = false;
+};
+
+// Fills the context's derived fields (jwt, flags) from ctx.config.
+void prepare_context(ApiContext& ctx);
+
+// Every route of the API and the public endpoints.
+void register_routes(http::Router& router, ApiContext& ctx);
+
+// JWT checks per route access level (upstream's rules, incl. api.auth.disable_localhost).
+http::Authorizer make_authorizer(const ApiContext& ctx);
+
+// Upstream's 401 body for missing or bad tokens.
+http::Response unauthorized();
+
+// Route groups, one file each.
+void register_about_routes(http::Router& router, ApiContext& ctx);
+void register_login_routes(http::Router& router, ApiContext& ctx);
+void register_config_routes(http::Router& router, ApiContext& ctx);
+void register_log_routes(http::Router& router, ApiContext& ctx);
+void register_swagger_routes(http::Router& router, ApiContext& ctx);
+
+}  // namespace dragon::api

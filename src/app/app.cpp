@@ -1,0 +1,204 @@
+#include "app/app.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <thread>
+
+#include "api/context.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "http/service.hpp"
+#include "log/log.hpp"
+#include "net/loop_pool.hpp"
+#include "util/build_info.hpp"
+#include "util/random.hpp"
+
+namespace dragon::app {
+
+// Everything that is rebuilt on a config reload.
+struct App::Services {
+  std::unique_ptr<net::LoopPool> loops;
+  api::ApiContext ctx;
+  http::Router router;
+  std::unique_ptr<http::Service> service;
+  std::vector<std::unique_ptr<http::Server>> servers;
+};
+
+App::App(AppOptions options) : options_(std::move(options)) {}
+App::~App() = default;
+
+namespace {
+constexpr std::chrono::seconds k_shutdown_grace{15};
+
+log::Options log_options(const config::Config& c) {
+  log::Options o;
+  log::Level level = log::Level::Info;
+  log::parse_level(c.get_string("log.level"), level);
+  o.level = level;
+  o.topics = c.get_strings("log.topics");
+  o.max_lines = c.get_uint("log.max_lines");
+  return o;
+}
+
+std::string public_url(const std::string& address) {
+  const auto colon = address.rfind(':');
+  std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
+  return "http://" + host + address.substr(colon);
+}
+}  // namespace
+
+void App::announce_login() const {
+  const auto cfg = store_->active();
+  if (!cfg->get_bool("api.auth.enable")) {
+    log::warn("Core", "API authentication is DISABLED by configuration (api.auth.enable=false): anyone who can "
+                      "reach the API controls this server");
+    return;
+  }
+  if (auto pw = store_->generated_password()) {
+    // Printed once, straight to the terminal: never into the log ring or JSON logs.
+    std::fprintf(stderr,
+                 "\n"
+                 "  Dragon Core is ready. Log in at %s/ui/ or via POST %s/api/login\n"
+                 "    username: %s\n"
+                 "    password: %s\n"
+                 "  This password was generated on first start and stored in %s (api.auth.password).\n\n",
+                 public_url(cfg->get_string("address")).c_str(), public_url(cfg->get_string("address")).c_str(),
+                 cfg->get_string("api.auth.username").c_str(), pw->c_str(), store_->path().c_str());
+  } else {
+    log::info("Core", "API login required", {{"username", cfg->get_string("api.auth.username")},
+                                              {"password", "see api.auth.password in the config file"},
+                                              {"config", store_->path()}});
+  }
+}
+
+bool App::start_services() {
+  auto s = std::make_unique<Services>();
+  const auto cfg = store_->active();
+  log::configure(log_options(*cfg));
+
+  const auto cores = std::max(1u, std::thread::hardware_concurrency());
+  s->loops = std::make_unique<net::LoopPool>(cores);
+  s->ctx.store = store_.get();
+  s->ctx.config = cfg;
+  s->ctx.request_reload = [this] { reload_requested_ = true; };
+  api::prepare_context(s->ctx);
+  api::register_routes(s->router, s->ctx);
+
+  http::ServiceOptions so;
+  try {
+    so.http_access = util::IpAccessList(cfg->get_strings("api.access.http.allow"), cfg->get_strings("api.access.http.block"));
+    so.https_access =
+        util::IpAccessList(cfg->get_strings("api.access.https.allow"), cfg->get_strings("api.access.https.block"));
+  } catch (const std::exception& e) {
+    log::error("Core", "Invalid access list", {{"error", e.what()}});
+    return false;
+  }
+  so.cors.push_back({"/api", {"*"}});
+  so.cors.push_back({"/", cfg->get_strings("storage.cors.origins")});
+  s->service = std::make_unique<http::Service>(
+      s->router, std::move(so), api::make_authorizer(s->ctx),
+      [](const http::Request& req, const http::Response& res, std::chrono::steady_clock::duration d) {
+        if (!log::enabled(log::Level::Debug)) return;
+        log::debug("HTTP", "Request", {{"method", std::string(http::method_name(req.method))},
+                                       {"path", req.path},
+                                       {"status", res.status},
+                                       {"client", req.remote_ip},
+                                       {"duration_ms", std::chrono::duration<double, std::milli>(d).count()}});
+      });
+
+  std::vector<http::ServerOptions> listeners;
+  http::ServerOptions plain;
+  plain.name = "HTTP";
+  plain.address = cfg->get_string("address");
+  listeners.push_back(plain);
+  if (cfg->get_bool("tls.enable")) {
+    http::ServerOptions tls;
+    tls.name = "HTTPS";
+    tls.address = cfg->get_string("tls.address");
+    tls.tls = http::TlsFiles{cfg->get_string("tls.cert_file"), cfg->get_string("tls.key_file")};
+    listeners.push_back(tls);
+  }
+  s->loops->start();
+  for (auto& o : listeners) {
+    auto server = std::make_unique<http::Server>(*s->loops, *s->service, o);
+    try {
+      server->start();
+    } catch (const std::exception& e) {
+      log::error(o.name, "Server failed to start", {{"error", e.what()}});
+      for (auto& started : s->servers) started->shutdown(std::chrono::milliseconds(0));
+      s->loops->stop();
+      return false;
+    }
+    log::info(o.name, "Server started", {{"address", server->local_address()}});
+    s->servers.push_back(std::move(server));
+  }
+  services_ = std::move(s);
+  return true;
+}
+
+void App::stop_services() {
+  if (!services_) return;
+  for (auto& server : services_->servers) server->shutdown(k_shutdown_grace);
+  services_->loops->stop();
+  services_.reset();
+}
+
+int App::run() {
+  // Signals are taken synchronously by this thread only; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  const auto env = config::process_environment();
+  const auto path = config::locate_config_file(options_.config_path, env);
+  store_ = std::make_unique<config::Store>(path, env);
+  const auto errors = store_->load();
+  if (!errors.empty()) {
+    std::fprintf(stderr, "dragon-core: invalid configuration (%s):\n", path.c_str());
+    for (const auto& e : errors) std::fprintf(stderr, "  %s: %s\n", e.var.empty() ? "file" : e.var.c_str(), e.message.c_str());
+    return 1;
+  }
+  log::configure(log_options(*store_->active()));
+  log::info("Core", "Starting", {{"application", "dragon-core"}, {"version", build::k_version},
+                                 {"commit", build::k_commit}, {"config", path}});
+  if (store_->created_file()) log::info("Core", "Created config file with defaults", {{"path", path}});
+
+  if (!start_services()) return 1;
+  announce_login();
+
+  int exit_code = 0;
+  for (;;) {
+    timespec timeout{0, 200 * 1000 * 1000};
+    const int sig = sigtimedwait(&signals, nullptr, &timeout);
+    if (sig == SIGINT || sig == SIGTERM) {
+      log::info("Core", "Shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+      break;
+    }
+    if (sig == SIGHUP || reload_requested_.exchange(false)) {
+      log::info("Core", "Reloading configuration", {{"path", path}});
+      if (auto errs = store_->reload(); !errs.empty()) {
+        log::error("Core", "Reload failed, keeping the running configuration",
+                   {{"error", config::errors_to_string(errs)}});
+        continue;
+      }
+      stop_services();
+      if (!start_services()) {
+        log::error("Core", "Services failed to start with the new configuration");
+        exit_code = 1;
+        break;
+      }
+    }
+  }
+  stop_services();
+  log::info("Core", "Stopped");
+  return exit_code;
+}
+
+}  // namespace dragon::app

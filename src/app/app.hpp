@@ -1,0 +1,37 @@
+#pragma once
+// Wires the services from the active config, runs until SIGINT/SIGTERM, restarts them on
+// GET /api/v3/config/reload or SIGHUP.
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace dragon::app {
+
+struct AppOptions {
+  std::optional<std::string> config_path;  // --config
+};
+
+class App {
+ public:
+  explicit App(AppOptions options);
+  ~App();
+  // Returns the process exit code.
+  int run();
+
+  struct Services;
+
+ private:
+  bool start_services();
+  void stop_services();
+  void announce_login() const;
+
+  AppOptions options_;
+  std::unique_ptr<config::Store> store_;
+  std::unique_ptr<Services> services_;
+  std::atomic<bool> reload_requested_{false};
+};
+
+}  // namespace dragon::app
