@@ -5,7 +5,9 @@ function(dragon_warnings target)
                          # designated initializers leave defaulted members out on purpose
                          -Wno-missing-field-initializers)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-    target_compile_options(${target} PRIVATE -Wshadow=local)
+    # -Wmaybe-uninitialized: GCC 12 reports false positives inside libstdc++'s <regex> and <functional>
+    # once optimisation and sanitizers are combined.
+    target_compile_options(${target} PRIVATE -Wshadow=local -Wno-maybe-uninitialized)
   else()
     target_compile_options(${target} PRIVATE -Wshadow-uncaptured-local)
   endif()

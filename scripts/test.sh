@@ -25,3 +25,8 @@ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O
   -DDRAGON_SANITIZE=thread >/dev/null
 ninja -C build-tsan -j"$JOBS" unit_http
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ./build-tsan/tests/unit_http
+
+echo "== Fuzz targets (clang-16 libFuzzer, 10 s each over fuzz/corpus)"
+scripts/fuzz.sh 10
+
+echo "== All tests passed"

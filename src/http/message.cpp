@@ -88,6 +88,15 @@ Response Response::json(int status, const nlohmann::json& body, bool pretty) {
   return r;
 }
 
+Response Response::json_text(int status, std::string body, bool add_newline) {
+  Response r;
+  r.status = status;
+  r.headers.set("Content-Type", "application/json");
+  r.body = std::move(body);
+  if (add_newline) r.body += '\n';
+  return r;
+}
+
 Response Response::text(int status, std::string body, std::string content_type) {
   Response r;
   r.status = status;

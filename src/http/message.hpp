@@ -73,12 +73,14 @@ struct Response {
   // Sent only after this delay (e.g. failed logins), without blocking a thread.
   std::chrono::milliseconds delay{0};
   // When set, the server runs this on its blocking-work pool and sends what it returns instead
-  // (for handlers that wait on processes or disks).
+  // (for handlers that wait on processes or disks). The Request outlives this work.
   std::function<Response()> offload;
   // Connection: close after this response.
   bool close = false;
 
   static Response json(int status, const nlohmann::json& body, bool pretty = false);
+  // Already serialised JSON (e.g. an ordered_json dump); adds the trailing newline upstream sends.
+  static Response json_text(int status, std::string body, bool add_newline = true);
   static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
   // Upstream's error body {"code","message","details"}; message defaults to the status text.
   static Response error(int status, std::string message = {}, std::vector<std::string> details = {});

@@ -76,6 +76,10 @@ std::uint16_t peer_port(const tcp::socket& s) {
   return ec ? 0 : ep.port();
 }
 
+// A coroutine's parameters live in its frame; a lambda coroutine's captures would not outlive the
+// closure object, which is gone before the work runs on the pool.
+awaitable<Response> run_blocking(std::function<Response()> work) { co_return work(); }
+
 // Answers a request that failed before it reached the pipeline (bad framing, oversized header).
 template <class Stream>
 awaitable<void> write_plain_error(Stream& stream, int status, std::string detail) {
@@ -312,8 +316,7 @@ awaitable<bool> Server::Impl::serve_one(Stream& stream, beast::flat_buffer& buff
   if (res.offload) {
     auto work = std::move(res.offload);
     try {
-      res = co_await asio::co_spawn(
-          loops.blocking(), [w = std::move(work)]() -> awaitable<Response> { co_return w(); }, use_awaitable);
+      res = co_await asio::co_spawn(loops.blocking(), run_blocking(std::move(work)), use_awaitable);
     } catch (const std::exception& e) {
       log::error(opt.name, "Request failed", {{"path", req.path}, {"error", e.what()}});
       res = Response::error(500, {}, {e.what()});
