@@ -10,9 +10,14 @@
 #include "http/router.hpp"
 #include "http/service.hpp"
 
+namespace dragon::restream {
+class Registry;
+}
+
 namespace dragon::api {
 
 class LoginLimiter;
+class SkillsState;
 
 struct ApiContext {
   config::Store* store = nullptr;
@@ -21,6 +26,8 @@ struct ApiContext {
   std::chrono::system_clock::time_point started_at = std::chrono::system_clock::now();
   std::function<void()> request_reload;  // restart the services with the stored config
   std::shared_ptr<LoginLimiter> login_limiter;
+  restream::Registry* registry = nullptr;  // FFmpeg processes; null in tests of other groups
+  std::shared_ptr<SkillsState> skills;     // the installed FFmpeg's capabilities
   bool read_only = false;
   bool auth_enabled = false;
 };
@@ -43,5 +50,8 @@ void register_login_routes(http::Router& router, ApiContext& ctx);
 void register_config_routes(http::Router& router, ApiContext& ctx);
 void register_log_routes(http::Router& router, ApiContext& ctx);
 void register_swagger_routes(http::Router& router, ApiContext& ctx);
+void register_process_routes(http::Router& router, ApiContext& ctx);
+void register_metadata_routes(http::Router& router, ApiContext& ctx);
+void register_skills_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace dragon::api

@@ -22,6 +22,11 @@ void register_routes(http::Router& router, ApiContext& ctx) {
   register_config_routes(router, ctx);
   register_log_routes(router, ctx);
   register_swagger_routes(router, ctx);
+  if (ctx.registry) {
+    register_process_routes(router, ctx);
+    register_metadata_routes(router, ctx);
+  }
+  register_skills_routes(router, ctx);
 }
 
 }  // namespace dragon::api

@@ -2,16 +2,23 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "api/context.hpp"
+#include "api/skills_state.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/service.hpp"
 #include "log/log.hpp"
 #include "net/loop_pool.hpp"
+#include "process/child.hpp"
+#include "process/reactor.hpp"
+#include "ffmpeg/placeholders.hpp"
+#include "restream/registry.hpp"
 #include "util/build_info.hpp"
 #include "util/random.hpp"
 
@@ -20,6 +27,8 @@ namespace dragon::app {
 // Everything that is rebuilt on a config reload.
 struct App::Services {
   std::unique_ptr<net::LoopPool> loops;
+  std::unique_ptr<process::Reactor> reactor;      // supervises every FFmpeg child
+  std::unique_ptr<restream::Registry> registry;  // before the routes that use it, stopped after them
   api::ApiContext ctx;
   http::Router router;
   std::unique_ptr<http::Service> service;
@@ -39,6 +48,40 @@ log::Options log_options(const config::Config& c) {
   o.level = level;
   o.topics = c.get_strings("log.topics");
   o.max_lines = c.get_uint("log.max_lines");
+  return o;
+}
+
+// The registry's view of the config: where placeholders point, what outputs may write.
+restream::RegistryOptions registry_options(const config::Config& c, std::string ffmpeg_binary) {
+  restream::RegistryOptions o;
+  const auto abs = [](const std::string& p) { return std::filesystem::absolute(p).lexically_normal().string(); };
+  o.db_path = abs(c.get_string("db.dir")) + "/db.json";
+  o.ffmpeg_binary = std::move(ffmpeg_binary);
+  o.max_processes = c.get_uint("ffmpeg.max_processes");
+  o.log_max_lines = c.get_uint("ffmpeg.log.max_lines");
+  o.log_max_history = c.get_uint("ffmpeg.log.max_history");
+  auto disk = abs(c.get_string("storage.disk.dir"));
+  if (disk.size() > 1 && disk.back() == '/') disk.pop_back();
+  o.placeholders.diskfs = disk;
+  o.placeholders.memfs = ffmpeg::memfs_base_url(c.get_string("address"), c.get_bool("storage.memory.auth.enable"),
+                                                c.get_string("storage.memory.auth.username"),
+                                                c.get_string("storage.memory.auth.password"));
+  o.placeholders.rtmp_address = c.get_string("rtmp.address");
+  o.placeholders.rtmp_app = c.get_string("rtmp.app");
+  o.placeholders.rtmp_token = c.get_string("rtmp.token");
+  o.placeholders.srt_address = c.get_string("srt.address");
+  o.placeholders.srt_token = c.get_string("srt.token");
+  o.placeholders.srt_passphrase = c.get_string("srt.passphrase");
+  o.validation.disk_dir = disk;
+  o.validation.cwd = std::filesystem::current_path().string();
+  if (auto err = o.validation.input_access.set(c.get_strings("ffmpeg.access.input.allow"),
+                                               c.get_strings("ffmpeg.access.input.block"))) {
+    throw std::runtime_error("ffmpeg.access.input: " + *err);
+  }
+  if (auto err = o.validation.output_access.set(c.get_strings("ffmpeg.access.output.allow"),
+                                                c.get_strings("ffmpeg.access.output.block"))) {
+    throw std::runtime_error("ffmpeg.access.output: " + *err);
+  }
   return o;
 }
 
@@ -84,6 +127,31 @@ bool App::start_services() {
   s->ctx.store = store_.get();
   s->ctx.config = cfg;
   s->ctx.request_reload = [this] { reload_requested_ = true; };
+  std::string resolve_error;
+  const auto ffmpeg_binary = process::resolve_executable(cfg->get_string("ffmpeg.binary"), resolve_error);
+  if (ffmpeg_binary.empty()) {
+    log::error("Core", "FFmpeg not found", {{"ffmpeg.binary", cfg->get_string("ffmpeg.binary")}, {"error", resolve_error}});
+    return false;
+  }
+  // Upstream refuses to start when FFmpeg's version cannot be read; so do we.
+  s->ctx.skills = std::make_shared<api::SkillsState>(ffmpeg_binary);
+  if (std::string error; !s->ctx.skills->detect(error)) {
+    log::error("Core", "Cannot detect FFmpeg's capabilities", {{"ffmpeg.binary", ffmpeg_binary}, {"error", error}});
+    return false;
+  }
+  log::info("FFmpeg", "Found", {{"binary", ffmpeg_binary}, {"version", s->ctx.skills->version()}});
+  s->reactor = std::make_unique<process::Reactor>();
+  try {
+    auto ro = registry_options(*cfg, ffmpeg_binary);
+    // Stored with every process as upstream: the FFmpeg version it was made for.
+    const auto v = s->ctx.skills->version();
+    ro.ffversion = "^" + v.substr(0, v.rfind('.')) + ".0";
+    s->registry = std::make_unique<restream::Registry>(std::move(ro), *s->reactor);
+  } catch (const std::exception& e) {
+    log::error("Core", "Invalid FFmpeg settings", {{"error", e.what()}});
+    return false;
+  }
+  s->ctx.registry = s->registry.get();
   api::prepare_context(s->ctx);
   api::register_routes(s->router, s->ctx);
 
@@ -135,6 +203,15 @@ bool App::start_services() {
     log::info(o.name, "Server started", {{"address", server->local_address()}});
     s->servers.push_back(std::move(server));
   }
+  // Processes start once the servers they write to (memfs) are listening.
+  try {
+    s->registry->load();
+  } catch (const std::exception& e) {
+    log::error("Restream", "Cannot load the process database", {{"error", e.what()}});
+    for (auto& started : s->servers) started->shutdown(std::chrono::milliseconds(0));
+    s->loops->stop();
+    return false;
+  }
   services_ = std::move(s);
   return true;
 }
@@ -142,6 +219,8 @@ bool App::start_services() {
 void App::stop_services() {
   if (!services_) return;
   for (auto& server : services_->servers) server->shutdown(k_shutdown_grace);
+  services_->registry.reset();  // stops the children; their orders stay in db.json
+  services_->reactor.reset();
   services_->loops->stop();
   services_.reset();
 }
@@ -155,6 +234,11 @@ int App::run() {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // Every viewer, upload and child pipe is a descriptor: use all the hard limit allows.
+  if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
 
   const auto env = config::process_environment();
   const auto path = config::locate_config_file(options_.config_path, env);

@@ -146,6 +146,9 @@ class Server:
     def post(self, path, body=None, **kw):
         return request("POST", self.base + path, body, **kw)
 
+    def request_delete(self, path, **kw):
+        return request("DELETE", self.base + path, **kw)
+
 
 @pytest.fixture
 def make_server(tmp_path):

@@ -6,6 +6,9 @@
 #include <regex>
 
 #include "api/context.hpp"
+#include "api/skills_state.hpp"
+#include "process/reactor.hpp"
+#include "restream/registry.hpp"
 #include "util/embedded_assets.hpp"
 #include "util/random.hpp"
 
@@ -16,6 +19,8 @@ namespace {
 struct ApiFixture : ::testing::Test {
   std::filesystem::path dir;
   std::unique_ptr<config::Store> store;
+  std::unique_ptr<process::Reactor> reactor;
+  std::unique_ptr<restream::Registry> registry;
   api::ApiContext ctx;
   http::Router router;
   std::unique_ptr<http::Service> service;
@@ -31,6 +36,16 @@ struct ApiFixture : ::testing::Test {
     store = std::make_unique<config::Store>((dir / "config.json").string(), env);
     const auto errors = store->load();
     ASSERT_TRUE(errors.empty()) << config::errors_to_string(errors);
+    reactor = std::make_unique<process::Reactor>();
+    restream::RegistryOptions ro;
+    ro.db_path = (dir / "db" / "db.json").string();
+    ro.ffmpeg_binary = "/usr/bin/ffmpeg";
+    registry = std::make_unique<restream::Registry>(ro, *reactor);
+    registry->load();
+    ctx.registry = registry.get();
+    ctx.skills = std::make_shared<api::SkillsState>("/usr/bin/ffmpeg");
+    std::string skills_error;
+    ASSERT_TRUE(ctx.skills->detect(skills_error)) << skills_error;
     ctx.store = store.get();
     ctx.config = store->active();
     ctx.request_reload = [this] { reload_requested = true; };
@@ -38,7 +53,11 @@ struct ApiFixture : ::testing::Test {
     api::register_routes(router, ctx);
     service = std::make_unique<http::Service>(router, http::ServiceOptions{}, api::make_authorizer(ctx));
   }
-  void TearDown() override { std::filesystem::remove_all(dir); }
+  void TearDown() override {
+    registry.reset();
+    reactor.reset();
+    std::filesystem::remove_all(dir);
+  }
 
   static std::string concrete_path(const std::string& pattern) {
     std::string p = std::regex_replace(pattern, std::regex(R"(\{[a-z_]+\*\})"), "file.txt");
@@ -52,7 +71,9 @@ struct ApiFixture : ::testing::Test {
     req.target = req.path;
     req.remote_ip = "192.0.2.10";
     if (!token.empty()) req.headers.set("Authorization", "Bearer " + token);
-    return service->handle(req);
+    auto res = service->handle(req);
+    if (res.offload) res = res.offload();
+    return res;
   }
 };
 
@@ -118,6 +139,8 @@ TEST_F(ApiFixture, ReadOnlyModeRegistersNoWritingRoutes) {
   api::ApiContext ro;
   ro.store = store.get();
   ro.config = cfg;
+  ro.registry = registry.get();
+  ro.skills = ctx.skills;
   api::prepare_context(ro);
   http::Router r;
   api::register_routes(r, ro);

@@ -130,6 +130,10 @@ struct ServerFixture : ::testing::Test {
         return Response::text(200, "done");
       });
     }, {.access = Access::Public});
+    router.add(Method::Get, "/deferred-capture", [](Request&) {
+      // The captured string must survive until the blocking pool runs the work.
+      return Response::deferred([msg = std::string(200, 'x')] { return Response::text(200, msg); });
+    }, {.access = Access::Public});
     router.add(Method::Get, "/delayed", [](Request&) {
       auto r = Response::text(200, "late");
       r.delay = 300ms;
@@ -239,6 +243,15 @@ TEST_F(ServerFixture, IdleKeepAliveConnectionClosedAfterIdleTimeout) {
   c.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_NE(c.response().find("pong"), std::string::npos);
   EXPECT_TRUE(c.closed_by_peer(4000ms));
+}
+
+TEST_F(ServerFixture, DeferredWorkKeepsItsCaptures) {
+  Client c(server->local_port());
+  for (int i = 0; i < 5; ++i) {
+    c.send("GET /deferred-capture HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto r = c.response();
+    ASSERT_NE(r.find(std::string(200, 'x')), std::string::npos) << r;
+  }
 }
 
 TEST_F(ServerFixture, DelayedResponseDoesNotBlockOthers) {
