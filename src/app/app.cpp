@@ -9,7 +9,9 @@
 #include <thread>
 
 #include "api/context.hpp"
+#include "api/fs_routes.hpp"
 #include "api/skills_state.hpp"
+#include "fs/registry.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "http/service.hpp"
@@ -140,9 +142,22 @@ bool App::start_services() {
     return false;
   }
   log::info("FFmpeg", "Found", {{"binary", ffmpeg_binary}, {"version", s->ctx.skills->version()}});
+  try {
+    api::configure_filesystems(*filesystems_, *cfg);
+  } catch (const std::exception& e) {
+    log::error("Core", "Cannot set up the filesystems", {{"error", e.what()}});
+    return false;
+  }
   s->reactor = std::make_unique<process::Reactor>();
   try {
     auto ro = registry_options(*cfg, ffmpeg_binary);
+    auto* filesystems = filesystems_.get();
+    ro.set_cleanup = [filesystems](const std::string& id, const std::vector<ffmpeg::CleanupRule>& rules) {
+      std::vector<fs::CleanupRule> out;
+      for (const auto& r : rules) out.push_back({r.pattern, r.max_files, r.max_file_age_seconds, r.purge_on_delete});
+      filesystems->set_cleanup(id, std::move(out));
+    };
+    ro.unset_cleanup = [filesystems](const std::string& id) { filesystems->remove_cleanup(id); };
     // Stored with every process as upstream: the FFmpeg version it was made for.
     const auto v = s->ctx.skills->version();
     ro.ffversion = "^" + v.substr(0, v.rfind('.')) + ".0";
@@ -154,6 +169,7 @@ bool App::start_services() {
   s->ctx.registry = s->registry.get();
   api::prepare_context(s->ctx);
   api::register_routes(s->router, s->ctx);
+  api::register_fs_routes(s->router, s->ctx, filesystems_.get());
 
   http::ServiceOptions so;
   try {
@@ -165,6 +181,7 @@ bool App::start_services() {
     return false;
   }
   so.cors.push_back({"/api", {"*"}});
+  so.cors.push_back({"/memfs", cfg->get_strings("storage.cors.origins")});
   so.cors.push_back({"/", cfg->get_strings("storage.cors.origins")});
   s->service = std::make_unique<http::Service>(
       s->router, std::move(so), api::make_authorizer(s->ctx),
@@ -254,6 +271,8 @@ int App::run() {
                                  {"commit", build::k_commit}, {"config", path}});
   if (store_->created_file()) log::info("Core", "Created config file with defaults", {{"path", path}});
 
+  filesystems_ = std::make_unique<fs::FilesystemRegistry>();
+  filesystems_->start();
   if (!start_services()) return 1;
   announce_login();
 
@@ -281,6 +300,7 @@ int App::run() {
     }
   }
   stop_services();
+  filesystems_->stop();
   log::info("Core", "Stopped");
   return exit_code;
 }

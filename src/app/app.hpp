@@ -8,6 +8,10 @@
 
 #include "config/config.hpp"
 
+namespace dragon::fs {
+class FilesystemRegistry;
+}
+
 namespace dragon::app {
 
 struct AppOptions {
@@ -30,6 +34,8 @@ class App {
 
   AppOptions options_;
   std::unique_ptr<config::Store> store_;
+  // Outlives service restarts: memfs contents survive a config reload, as upstream.
+  std::unique_ptr<fs::FilesystemRegistry> filesystems_;
   std::unique_ptr<Services> services_;
   std::atomic<bool> reload_requested_{false};
 };

@@ -150,7 +150,9 @@ nlohmann::ordered_json number_json(double v) {
 
 std::optional<std::string> process_config_from_json(const json& j, ProcessConfig& out) {
   if (!j.is_object()) return std::string("expected a JSON object");
-  ProcessConfig c;
+  // Bind over what `out` holds: missing keys keep those values (upstream prefills defaults on POST
+  // and the current config on PUT).
+  ProcessConfig c = out;
   DRAGON_TRY(get_string(j, "id", c.id, ""));
   DRAGON_TRY(get_string(j, "type", c.type, ""));
   if (!c.type.empty() && c.type != "ffmpeg") return fmt::format("type: must be 'ffmpeg', got '{}'", c.type);
@@ -172,7 +174,7 @@ std::optional<std::string> process_config_from_json(const json& j, ProcessConfig
   }
   if (auto it = j.find("webrtc"); it != j.end() && !it->is_null()) {
     if (!it->is_object()) return std::string("webrtc: expected an object");
-    WebRTCConfig w;
+    WebRTCConfig w = c.webrtc.value_or(WebRTCConfig{});
     DRAGON_TRY(get_bool(*it, "enabled", w.enabled, "webrtc."));
     DRAGON_TRY(get_string(*it, "video_map", w.video_map, "webrtc."));
     DRAGON_TRY(get_string(*it, "audio_map", w.audio_map, "webrtc."));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ffmpeg/input_limits.hpp"
 #include "ffmpeg/progress_parser.hpp"
 #include "log/log.hpp"
 #include "process/supervisor.hpp"
@@ -139,6 +140,23 @@ std::shared_ptr<Registry::Process> Registry::make_process(const ffmpeg::ProcessC
       raw->parser.reset_stats();
       raw->parser.reset_log(util::now_unix());
     }
+    const bool final_state = change.to == process::State::Finished || change.to == process::State::Failed ||
+                             change.to == process::State::Killed;
+    if (final_state &&
+        (change.reason == process::StopReason::Stale || change.reason == process::StopReason::CpuLimit ||
+         change.reason == process::StopReason::MemoryLimit)) {
+      // Shown as state.last_logline and in the report, so a user sees why FFmpeg was stopped (added
+      // after the exit, so FFmpeg's own last words do not hide it).
+      const char* why = change.reason == process::StopReason::Stale      ? "no progress within stale_timeout_seconds"
+                        : change.reason == process::StopReason::CpuLimit ? "CPU usage above limits.cpu_usage"
+                                                                         : "memory above limits.memory_mbytes";
+      const std::string line = std::string("[dragon-core] FFmpeg was stopped: ") + why;
+      {
+        std::lock_guard lock(raw->mu);
+        raw->parser.parse(line, util::now_unix());
+      }
+      log::warn("Process", "FFmpeg was stopped", {{"id", id}, {"reason", why}});
+    }
     if (change.to == process::State::Running) {
       log::info("Process", "Started", {{"id", id}, {"pid", change.pid}});
     } else if (change.to == process::State::Failed || change.to == process::State::Killed ||
@@ -238,7 +256,7 @@ void Registry::load() {
 std::optional<Error> Registry::add(ffmpeg::ProcessConfig& config) {
   std::unique_lock lock(mu_);
   ffmpeg::fill_missing_io_ids(config, [] { return util::short_uuid(); });
-  config.id = std::string(util::trim(config.id));
+  if (auto err = ffmpeg::check_process_input(config)) return invalid(*err);
   if (processes_.count(config.id)) return invalid("process already exists");
   auto outcome = resolve(config, config.id);
   if (!outcome.process) return invalid(outcome.error);
@@ -260,7 +278,7 @@ std::optional<Error> Registry::update(const std::string& id, ffmpeg::ProcessConf
   auto it = processes_.find(id);
   if (it == processes_.end()) return Error{ErrorKind::NotFound, "Process not found"};
   ffmpeg::fill_missing_io_ids(config, [] { return util::short_uuid(); });
-  config.id = std::string(util::trim(config.id));
+  if (auto err = ffmpeg::check_process_input(config)) return invalid(*err);
   if (config.id != id && processes_.count(config.id)) return invalid("process already exists");
   auto outcome = resolve(config, id);
   if (!outcome.process) return invalid(outcome.error);
