@@ -249,3 +249,35 @@ std::string fmt_line(int s) {
          ",\"packet\":1,\"size_bytes\":100}],\"frame\":" + std::to_string(s * 10) +
          ",\"packet\":5,\"q\":1.5,\"size_kb\":2,\"time\":\"0h0m1.8s\",\"speed\":1.01,\"drop\":0,\"dup\":0}";
 }
+
+// MP4, RTP (the WebRTC leg's muxer) and RTMP outputs of Debian's FFmpeg 5.1, -loglevel level+info.
+TEST(FfmpegProgressParser, Mp4RtpRtmpOutputs) {
+  struct Case {
+    const char* file;
+    const char* format;
+    std::size_t inputs;
+    const char* address_prefix;
+  };
+  for (const auto& c : {Case{"level_info_mp4.txt", "mp4", 2, "/tmp/ffx/out.mp4"},
+                        Case{"level_info_rtp.txt", "rtp", 1, "rtp://127.0.0.1:25004"},
+                        Case{"level_info_rtmp.txt", "flv", 2, "rtmp://127.0.0.1:19350/live/x"}}) {
+    SCOPED_TRACE(c.file);
+    ProgressParser p({}, 1000);
+    const auto signal = feed(p, read_capture(c.file));
+    ASSERT_TRUE(p.prelude_done());
+    EXPECT_EQ(signal, 75u);
+    const auto& pr = p.progress();
+    EXPECT_EQ(pr.frame, 75u);
+    EXPECT_GT(pr.time_seconds, 2.9);
+    ASSERT_EQ(pr.inputs.size(), c.inputs);
+    ASSERT_FALSE(pr.outputs.empty());
+    EXPECT_EQ(pr.outputs[0].info.format, c.format);
+    EXPECT_EQ(pr.outputs[0].info.address.rfind(c.address_prefix, 0), 0u) << pr.outputs[0].info.address;
+    EXPECT_EQ(pr.outputs[0].info.codec, "h264");
+    EXPECT_EQ(pr.outputs[0].info.width, 320u);
+    const auto j = progress_to_json(pr, std::vector<std::string>(c.inputs, "in"),
+                                    std::vector<std::string>(pr.outputs.size(), "out"));
+    EXPECT_EQ(j["outputs"][0]["format"], c.format);
+    EXPECT_FALSE(p.last_line().empty());
+  }
+}
