@@ -106,7 +106,7 @@ void App::announce_login() const {
     // Printed once, straight to the terminal: never into the log ring or JSON logs.
     std::fprintf(stderr,
                  "\n"
-                 "  Dragon Core is ready. Log in at %s/ui/ or via POST %s/api/login\n"
+                 "  Dragon Core is ready. Log in via POST %s/api/login (API documentation: %s/api/swagger/)\n"
                  "    username: %s\n"
                  "    password: %s\n"
                  "  This password was generated on first start and stored in %s (api.auth.password).\n\n",
