@@ -20,11 +20,13 @@ ctest --test-dir build-asan --output-on-failure -j"$JOBS" --timeout 300
 echo "== Integration tests (ASan+UBSan binary)"
 DRAGON_BIN="$PWD/build-asan/src/dragon-core" python3 -m pytest -q tests/integration
 
-echo "== TSan build: threaded core"
+echo "== TSan build: the threaded parts (HTTP server, process supervision, filesystem cleanup)"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O1" \
   -DDRAGON_SANITIZE=thread >/dev/null
-ninja -C build-tsan -j"$JOBS" unit_http
-TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ./build-tsan/tests/unit_http
+ninja -C build-tsan -j"$JOBS" unit_http unit_process unit_fs
+for t in unit_http unit_process unit_fs; do
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ./build-tsan/tests/$t --gtest_brief=1
+done
 
 echo "== Fuzz targets (clang-16 libFuzzer, 10 s each over fuzz/corpus)"
 scripts/fuzz.sh 10

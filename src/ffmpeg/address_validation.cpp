@@ -37,6 +37,10 @@ AddressCheck check_input_address(std::string_view address, const ValidationSetti
   return r;
 }
 
+namespace {
+AddressCheck check_single_output(std::string_view address, const ValidationSettings& s);
+}  // namespace
+
 AddressCheck check_output_address(std::string_view address, const ValidationSettings& s) {
   AddressCheck r;
   if (address.find('|') != std::string_view::npos || address.starts_with("[")) {
@@ -46,7 +50,8 @@ AddressCheck check_output_address(std::string_view address, const ValidationSett
       auto bar = address.find('|', start);
       auto part = address.substr(start, bar == std::string_view::npos ? std::string_view::npos : bar - start);
       auto olen = tee_options_length(part);
-      auto sub = check_output_address(part.substr(olen), s);
+      // One level only: a part is never a tee again (a part without "]" once recursed forever).
+      auto sub = check_single_output(part.substr(olen), s);
       if (sub.error) {
         r.normalized = std::string(address);
         r.error = std::move(sub.error);
@@ -63,7 +68,12 @@ AddressCheck check_output_address(std::string_view address, const ValidationSett
     r.normalized = std::move(joined);
     return r;
   }
+  return check_single_output(address, s);
+}
 
+namespace {
+AddressCheck check_single_output(std::string_view address, const ValidationSettings& s) {
+  AddressCheck r;
   if (address.starts_with("file:")) address.remove_prefix(5);
 
   if (url::has_scheme(address)) {
@@ -102,6 +112,7 @@ AddressCheck check_output_address(std::string_view address, const ValidationSett
   r.is_file = true;
   return r;
 }
+}  // namespace
 
 ValidationResult validate_config(const ProcessConfig& c, const ValidationSettings& s) {
   ValidationResult res;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "ffmpeg/address_validation.hpp"
 #include "ffmpeg/input_limits.hpp"
 
 using namespace dragon::ffmpeg;
@@ -63,4 +64,14 @@ TEST(FfmpegInputLimits, UnknownPlaceholderScannerIsLinearOnHostileText) {
   EXPECT_FALSE(unknown_placeholder(s));
   EXPECT_EQ(unknown_placeholder("x{abc,def").value_or(""), "");
   EXPECT_EQ(unknown_placeholder("{abc,def}").value_or(""), "{abc...}");
+}
+
+// Found by fuzz_placeholders: a tee part starting with "[" but without "]" recursed until the stack ran out.
+TEST(FfmpegAddressValidation, TeePartWithoutClosingBracketIsCheckedOnce) {
+  ValidationSettings s;
+  s.disk_dir = "/data";
+  const auto r = check_output_address("[f=hs}/a.m3u8|[f=flv]rtmp://127.0.0.1/a", s);
+  EXPECT_TRUE(r.error);
+  const auto deep = check_output_address(std::string(100000, '['), s);
+  EXPECT_TRUE(deep.error);
 }
