@@ -255,6 +255,9 @@ class Supervisor::Impl : public std::enable_shared_from_this<Impl> {
     tick_timer_ = reactor_.add_timer(cfg_.sample_interval, [this] { on_tick(); });
     if (!child_) return;
     auto now = Clock::now();
+    // Only a running child is sampled: once it is finishing, an exiting (zombie) process would read
+    // as 0 bytes and hide the figures that got it stopped.
+    if (current_state() != State::Running) return;
     LimitWatch::Verdict verdict = LimitWatch::Verdict::Ok;
     if (auto s = sample_process(child_->pid())) {
       verdict = limits_.update(now, s->cpu_ticks, s->rss_bytes);
@@ -262,7 +265,6 @@ class Supervisor::Impl : public std::enable_shared_from_this<Impl> {
       cpu_ = limits_.cpu_percent();
       mem_ = limits_.memory_bytes();
     }
-    if (current_state() != State::Running) return;
     if (cfg_.stale_timeout.count() > 0) {
       auto idle = std::chrono::nanoseconds(now_ns() - last_progress_ns_.load(std::memory_order_relaxed));
       if (idle > cfg_.stale_timeout) {
