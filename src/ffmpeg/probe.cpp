@@ -1,3 +1,4 @@
+#include "ffmpeg/json_number.hpp"
 #include "ffmpeg/probe.hpp"
 
 #include <cmath>
@@ -45,12 +46,7 @@ StreamInfo stream_from_json(const nlohmann::json& o) {
   return s;
 }
 
-// Upstream's toNumber: integral values as integers, others rounded to 3 decimals.
-nlohmann::ordered_json number(double v) {
-  if (!std::isfinite(v)) return 0;
-  if (v == std::trunc(v) && std::fabs(v) < 9e18) return static_cast<std::int64_t>(v);
-  return std::round(v * 1000) / 1000;
-}
+nlohmann::ordered_json number(double v) { return json_number(v); }
 
 }  // namespace
 

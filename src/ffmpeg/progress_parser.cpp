@@ -1,3 +1,4 @@
+#include "ffmpeg/json_number.hpp"
 #include "ffmpeg/progress_parser.hpp"
 
 #include <charconv>
@@ -81,12 +82,7 @@ std::string j_str(const json& o, const char* key) {
   return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// Upstream's toNumber: integral values as integers, others with 3 decimals.
-nlohmann::ordered_json number(double v) {
-  if (!std::isfinite(v)) return 0;
-  if (v == std::trunc(v) && std::fabs(v) < 9e18) return static_cast<std::int64_t>(v);
-  return std::round(v * 1000) / 1000;  // "%.3f": 24.9999 stays a float (25.0)
-}
+nlohmann::ordered_json number(double v) { return json_number(v); }
 // `%.3f` rendered as a JSON float.
 double fixed3(double v) { return std::isfinite(v) ? std::round(v * 1000) / 1000 : 0.0; }
 

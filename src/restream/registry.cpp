@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "ffmpeg/input_limits.hpp"
+#include "ffmpeg/json_number.hpp"
 #include "ffmpeg/progress_parser.hpp"
 #include "log/log.hpp"
 #include "process/supervisor.hpp"
@@ -47,8 +48,6 @@ Filter Filter::parse(std::string_view list) {
 }
 
 namespace {
-double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
-
 std::vector<std::string> io_ids(const std::vector<ffmpeg::ConfigIO>& list) {
   std::vector<std::string> out;
   for (const auto& x : list) out.push_back(x.id);
@@ -427,7 +426,7 @@ std::optional<ordered_json> Registry::state_json(const std::string& id) const {
   s["last_logline"] = p->parser.last_line();
   s["progress"] = ffmpeg::progress_to_json(p->parser.progress(), io_ids(p->config.input), io_ids(p->config.output));
   s["memory_bytes"] = snap.memory_bytes;
-  s["cpu_usage"] = round3(snap.cpu_percent);
+  s["cpu_usage"] = ffmpeg::json_number(snap.cpu_percent);
   s["command"] = p->resolved.command;
   return s;
 }
@@ -522,13 +521,6 @@ void Registry::set_system_metadata(const std::string& key, const json& value) {
 json Registry::system_metadata() const {
   std::lock_guard lock(mu_);
   return system_metadata_;
-}
-
-std::map<std::string, std::size_t> Registry::exec_state_counts() const {
-  std::map<std::string, std::size_t> out;
-  std::lock_guard lock(mu_);
-  for (const auto& [id, p] : processes_) out[std::string(process::state_name(p->sup->snapshot().state))]++;
-  return out;
 }
 
 }  // namespace dragon::restream

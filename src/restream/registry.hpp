@@ -87,9 +87,6 @@ class Registry {
   void set_system_metadata(const std::string& key, const nlohmann::json& value);
   nlohmann::json system_metadata() const;
 
-  // Counts per exec state (for metrics), and global state-entry counters.
-  std::map<std::string, std::size_t> exec_state_counts() const;
-
   struct Process;
 
  private:
