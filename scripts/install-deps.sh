@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   # build
   g++ cmake ninja-build ccache pkg-config git
-  libboost1.74-dev nlohmann-json3-dev libfmt-dev libssl-dev zlib1g-dev
+  libboost1.74-dev nlohmann-json3-dev libfmt-dev libssl-dev zlib1g-dev libsrtp2-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev ffmpeg wrk curl openssl python3 procps
 )
@@ -42,6 +42,22 @@ fi
 
 # Test tools: pytest for the integration tests (the machine's python3).
 if [[ "${1:-}" == "--tests" ]]; then
+  # Independent peers for the WebRTC tests (Debian's aiortc under /usr/bin/python3, Chromium for
+  # playwright-core) and promtool for the metrics checks.
+  TEST_PACKAGES=(python3-aiortc chromium prometheus)
+  missing=()
+  for p in "${TEST_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+      echo "install-deps: missing Debian test packages: ${missing[*]} (run as root to install them)" >&2
+      exit 1
+    fi
+    echo "install-deps: installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
   if ! python3 -m pytest --version >/dev/null 2>&1; then
     echo "install-deps: pip install pytest"
     python3 -m pip install --quiet pytest || apt-get install -y -qq python3-pytest >/dev/null

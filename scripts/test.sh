@@ -20,11 +20,11 @@ ctest --test-dir build-asan --output-on-failure -j"$JOBS" --timeout 300
 echo "== Integration tests (ASan+UBSan binary)"
 DRAGON_BIN="$PWD/build-asan/src/dragon-core" python3 -m pytest -q tests/integration
 
-echo "== TSan build: the threaded parts (HTTP server, process supervision, filesystem cleanup)"
+echo "== TSan build: the threaded parts (HTTP server, process supervision, filesystem cleanup, metrics)"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O1" \
   -DDRAGON_SANITIZE=thread >/dev/null
-ninja -C build-tsan -j"$JOBS" unit_http unit_process unit_fs
-for t in unit_http unit_process unit_fs; do
+ninja -C build-tsan -j"$JOBS" unit_http unit_process unit_fs unit_metrics
+for t in unit_http unit_process unit_fs unit_metrics; do
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ./build-tsan/tests/$t --gtest_brief=1
 done
 

@@ -13,6 +13,12 @@
 namespace dragon::restream {
 class Registry;
 }
+namespace dragon::webrtc {
+class Server;
+}
+namespace dragon::metrics {
+class Registry;
+}
 
 namespace dragon::api {
 
@@ -28,6 +34,8 @@ struct ApiContext {
   std::shared_ptr<LoginLimiter> login_limiter;
   restream::Registry* registry = nullptr;  // FFmpeg processes; null in tests of other groups
   std::shared_ptr<SkillsState> skills;     // the installed FFmpeg's capabilities
+  webrtc::Server* webrtc = nullptr;        // WHEP egress; null when webrtc.enable is off
+  metrics::Registry* metrics = nullptr;    // every subsystem's metrics (outlives reloads)
   bool read_only = false;
   bool auth_enabled = false;
 };
@@ -53,5 +61,8 @@ void register_swagger_routes(http::Router& router, ApiContext& ctx);
 void register_process_routes(http::Router& router, ApiContext& ctx);
 void register_metadata_routes(http::Router& router, ApiContext& ctx);
 void register_skills_routes(http::Router& router, ApiContext& ctx);
+void register_whep_routes(http::Router& router, ApiContext& ctx);
+void register_metrics_routes(http::Router& router, ApiContext& ctx);
+void register_player_routes(http::Router& router, ApiContext& ctx);
 
 }  // namespace dragon::api

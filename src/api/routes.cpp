@@ -25,8 +25,11 @@ void register_routes(http::Router& router, ApiContext& ctx) {
   if (ctx.registry) {
     register_process_routes(router, ctx);
     register_metadata_routes(router, ctx);
+    register_whep_routes(router, ctx);
   }
   register_skills_routes(router, ctx);
+  register_metrics_routes(router, ctx);
+  register_player_routes(router, ctx);
 }
 
 }  // namespace dragon::api

@@ -23,6 +23,9 @@
 #include "restream/registry.hpp"
 #include "util/build_info.hpp"
 #include "util/random.hpp"
+#include "metrics/registry.hpp"
+#include "webrtc/server.hpp"
+#include "webrtc/server_metrics.hpp"
 
 namespace dragon::app {
 
@@ -30,6 +33,8 @@ namespace dragon::app {
 struct App::Services {
   std::unique_ptr<net::LoopPool> loops;
   std::unique_ptr<process::Reactor> reactor;      // supervises every FFmpeg child
+  std::unique_ptr<webrtc::Server> webrtc;         // WHEP egress; outlives the registry that feeds it
+  std::unique_ptr<webrtc::ServerMetrics> webrtc_metrics;
   std::unique_ptr<restream::Registry> registry;  // before the routes that use it, stopped after them
   api::ApiContext ctx;
   http::Router router;
@@ -93,6 +98,34 @@ std::string public_url(const std::string& address) {
   if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
   return "http://" + host + address.substr(colon);
 }
+webrtc::ServerOptions webrtc_options(const config::Config& c) {
+  webrtc::ServerOptions o;
+  o.udp_enable = c.get_bool("webrtc.udp.enable");
+  o.udp_address = c.get_string("webrtc.address");
+  o.public_ips = c.get_strings("webrtc.public_ips");
+  o.public_hosts = c.get_strings("webrtc.public_hosts");
+  o.rtp_port_min = static_cast<std::uint16_t>(c.get_uint("webrtc.rtp_port_min"));
+  o.rtp_port_max = static_cast<std::uint16_t>(c.get_uint("webrtc.rtp_port_max"));
+  o.max_viewers = c.get_uint("webrtc.max_viewers");
+  o.ice_timeout = std::chrono::seconds(c.get_uint("webrtc.ice_timeout_seconds"));
+  o.gop_cache = c.get_bool("webrtc.gop_cache");
+  return o;
+}
+
+// The registry asks for leg ports through this; restream/ never sees webrtc/.
+class WebrtcLegs final : public restream::WebrtcLegProvider {
+ public:
+  explicit WebrtcLegs(webrtc::Server& server) : server_(server) {}
+  std::optional<Ports> open(const std::string& id) override {
+    const auto p = server_.open_stream(id);
+    if (!p) return std::nullopt;
+    return Ports{p->video, p->audio};
+  }
+  void close(const std::string& id) override { server_.close_stream(id); }
+
+ private:
+  webrtc::Server& server_;
+};
 }  // namespace
 
 void App::announce_login() const {
@@ -149,8 +182,25 @@ bool App::start_services() {
     return false;
   }
   s->reactor = std::make_unique<process::Reactor>();
+  if (cfg->get_bool("webrtc.enable")) {
+    s->webrtc = std::make_unique<webrtc::Server>(webrtc_options(*cfg));
+    try {
+      s->webrtc->start();
+    } catch (const std::exception& e) {
+      log::error("WebRTC", "Cannot start", {{"error", e.what()}});
+      return false;
+    }
+    s->ctx.webrtc = s->webrtc.get();
+    s->webrtc_metrics = std::make_unique<webrtc::ServerMetrics>(*metrics_, *s->webrtc);
+  }
+  s->ctx.metrics = metrics_.get();
   try {
     auto ro = registry_options(*cfg, ffmpeg_binary);
+    if (s->webrtc) {
+      ro.webrtc_legs = std::make_shared<WebrtcLegs>(*s->webrtc);
+      auto* server = s->webrtc.get();
+      ro.webrtc_state = [server](const std::string& id) { return server->stream_json(id); };
+    }
     auto* filesystems = filesystems_.get();
     ro.set_cleanup = [filesystems](const std::string& id, const std::vector<ffmpeg::CleanupRule>& rules) {
       std::vector<fs::CleanupRule> out;
@@ -167,6 +217,10 @@ bool App::start_services() {
     return false;
   }
   s->ctx.registry = s->registry.get();
+  if (s->webrtc) {
+    auto* registry = s->registry.get();
+    s->webrtc->on_b_frames = [registry](const std::string& id) { registry->webrtc_needs_transcode(id); };
+  }
   api::prepare_context(s->ctx);
   api::register_routes(s->router, s->ctx);
   api::register_fs_routes(s->router, s->ctx, filesystems_.get());
@@ -236,6 +290,8 @@ bool App::start_services() {
 void App::stop_services() {
   if (!services_) return;
   for (auto& server : services_->servers) server->shutdown(k_shutdown_grace);
+  services_->webrtc_metrics.reset();
+  if (services_->webrtc) services_->webrtc->stop();  // viewers get BYE; no callback reaches the registry after this
   services_->registry.reset();  // stops the children; their orders stay in db.json
   services_->reactor.reset();
   services_->loops->stop();
@@ -271,6 +327,7 @@ int App::run() {
                                  {"commit", build::k_commit}, {"config", path}});
   if (store_->created_file()) log::info("Core", "Created config file with defaults", {{"path", path}});
 
+  metrics_ = std::make_unique<metrics::Registry>();
   filesystems_ = std::make_unique<fs::FilesystemRegistry>();
   filesystems_->start();
   if (!start_services()) return 1;

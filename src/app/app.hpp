@@ -8,6 +8,9 @@
 
 #include "config/config.hpp"
 
+namespace dragon::metrics {
+class Registry;
+}
 namespace dragon::fs {
 class FilesystemRegistry;
 }
@@ -34,6 +37,7 @@ class App {
 
   AppOptions options_;
   std::unique_ptr<config::Store> store_;
+  std::unique_ptr<metrics::Registry> metrics_;  // survives reloads: counters keep counting
   // Outlives service restarts: memfs contents survive a config reload, as upstream.
   std::unique_ptr<fs::FilesystemRegistry> filesystems_;
   std::unique_ptr<Services> services_;

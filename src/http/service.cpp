@@ -82,7 +82,13 @@ std::optional<Response> Service::preflight(const Request& req) const {
   if (!origin || !req.headers.has("Access-Control-Request-Method")) return std::nullopt;
   const auto* rule = cors_rule(req.path);
   if (!rule) return std::nullopt;
+  // A route's own OPTIONS answer (e.g. WHEP's Accept-Post) is kept; CORS headers are added to it.
   Response res = Response::empty(204);
+  if (const auto own = router_.find(Method::Options, req.path); own.route) {
+    Request copy = req;
+    for (const auto& [k, v] : own.params) copy.params[k] = v;
+    res = own.route->handler(copy);
+  }
   if (auto allowed = allowed_origin(*rule, *origin)) {
     res.headers.set("Access-Control-Allow-Origin", *allowed);
     res.headers.set("Access-Control-Allow-Methods", k_cors_methods);

@@ -99,6 +99,12 @@ class Supervisor::Impl : public std::enable_shared_from_this<Impl> {
     });
   }
 
+  void do_respawn() {
+    if (detached_ || order() != Order::Start || !child_) return;
+    start_pending_ = true;  // on_exit() starts it again at once
+    do_stop(StopReason::Restart, nullptr);
+  }
+
   void detach() {
     detached_ = true;
     cancel_reconnect();
@@ -162,7 +168,7 @@ class Supervisor::Impl : public std::enable_shared_from_this<Impl> {
     reason_ = StopReason::None;
     start_pending_ = false;
     set_state(State::Starting);
-    SpawnResult r = spawn(SpawnOptions{cfg_.argv, cfg_.env});
+    SpawnResult r = spawn(SpawnOptions{cfg_.argv_at_spawn ? cfg_.argv_at_spawn() : cfg_.argv, cfg_.env});
     if (!r.child) {
       log::warn("Process", "Failed to start", {{"id", cfg_.id}, {"error", r.error}});
       emit_line(r.error);  // upstream feeds the error to the parser, so it shows in the log
@@ -380,6 +386,10 @@ bool Supervisor::restart(bool wait) {
   reactor_.post([impl = impl_, done] { impl->do_stop(StopReason::Restart, done); });
   if (wait && !reactor_.in_loop()) fut.wait();
   return true;
+}
+
+void Supervisor::respawn() {
+  reactor_.post([impl = impl_] { impl->do_respawn(); });
 }
 
 void Supervisor::progress() { impl_->progress(); }

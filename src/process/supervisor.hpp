@@ -29,6 +29,9 @@ namespace dragon::process {
 struct SupervisorConfig {
   std::string id;                  // for logs
   std::vector<std::string> argv;   // argv[0] looked up in PATH unless it has a '/'
+  // When set, called on the reactor thread before each spawn to give that run's argv instead (e.g.
+  // WebRTC legs on ports chosen at start). Keep it quick: every child shares that thread.
+  std::function<std::vector<std::string>()> argv_at_spawn;
   std::vector<std::string> env;    // the child's entire environment; empty as upstream
   bool reconnect = false;
   std::chrono::milliseconds reconnect_delay{0};
@@ -84,6 +87,9 @@ class Supervisor {
   // Upstream's restart: only when order = start; stops the child keeping the order, so it comes
   // back only through reconnect. False when the order is stop.
   bool restart(bool wait = false);
+  // Stops a running child and starts it again at once, keeping the order (e.g. to re-plan its
+  // command). Does not wait; no-op when the order is stop or no child runs.
+  void respawn();
   // The owner's parser saw progress: resets the stale timer. Any thread, cheap.
   void progress();
 

@@ -28,6 +28,9 @@ struct Registry::Process {
   std::int64_t updated_at = 0;
   json metadata = json::object();
   ffmpeg::ProgressParser parser;
+  std::vector<std::string> spawned_command;       // the last run's command (with WebRTC legs)
+  std::optional<WebrtcLegPlan> webrtc_plan;       // from a probe at the first start
+  bool webrtc_transcode = false;                  // B-frames were seen in the copied video
   // Last: destroyed first, so no callback can run on a half-destroyed Process.
   std::unique_ptr<process::Supervisor> sup;
 };
@@ -165,8 +168,67 @@ std::shared_ptr<Registry::Process> Registry::make_process(const ffmpeg::ProcessC
                                       {"reason", std::string(process::reason_name(change.reason))}});
     }
   };
+  if (config.webrtc && config.webrtc->enabled && options_.webrtc_legs && !p->resolved.argv.empty()) {
+    sc.argv_at_spawn = [this, raw] { return webrtc_argv(*raw); };
+  }
   p->sup = std::make_unique<process::Supervisor>(reactor_, std::move(sc), std::move(cb));
   return p;
+}
+
+std::vector<std::string> Registry::webrtc_argv(Process& p) {
+  std::vector<std::string> argv = p.resolved.argv;
+  const std::string id = p.config.id;
+  const auto ports = options_.webrtc_legs->open(id);
+  if (!ports) {
+    log::error("WebRTC", "No ports for the process's WebRTC legs; it runs without them", {{"id", id}});
+    return argv;
+  }
+  std::optional<WebrtcLegPlan> plan;
+  bool transcode = false;
+  {
+    std::lock_guard lock(p.mu);
+    plan = p.webrtc_plan;
+    transcode = p.webrtc_transcode;
+  }
+  if (!plan) {
+    // Once per process config: which streams exist, and whether the video can be copied.
+    const auto probe = ffmpeg::run_probe(options_.ffmpeg_binary, p.resolved.config, std::chrono::seconds(5));
+    if (!probe.streams.empty()) {
+      plan = plan_webrtc_legs(probe, *p.config.webrtc);
+      std::lock_guard lock(p.mu);
+      p.webrtc_plan = plan;
+    } else {
+      plan = fallback_webrtc_legs(*p.config.webrtc);
+    }
+    log::info("WebRTC", plan->video_copy ? "Video leg copies the input" : "Video leg transcodes to H.264",
+              {{"id", id}, {"reason", plan->video_reason}, {"audio", !plan->audio_map.empty()}});
+  }
+  const auto extra = webrtc_leg_arguments(*plan, *ports, p.config.webrtc->force_transcode || transcode);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  std::lock_guard lock(p.mu);
+  p.spawned_command.assign(argv.begin() + 1, argv.end());
+  return argv;
+}
+
+void Registry::close_webrtc_legs(const std::string& id) {
+  if (options_.webrtc_legs) options_.webrtc_legs->close(id);
+}
+
+void Registry::webrtc_needs_transcode(const std::string& id) {
+  std::shared_ptr<Process> p;
+  {
+    std::lock_guard lock(mu_);
+    auto it = processes_.find(id);
+    if (it == processes_.end()) return;
+    p = it->second;
+  }
+  {
+    std::lock_guard l(p->mu);
+    if (p->webrtc_transcode) return;
+    p->webrtc_transcode = true;
+  }
+  log::warn("WebRTC", "Copied video has B-frames; restarting the process to transcode its WebRTC leg", {{"id", id}});
+  p->sup->respawn();
 }
 
 std::size_t Registry::running_orders() const {
@@ -294,6 +356,8 @@ std::optional<Error> Registry::update(const std::string& id, ffmpeg::ProcessConf
   processes_.emplace(config.id, p);
   lock.unlock();
   old->sup->stop(true);
+  // Viewers stay connected across an update that keeps WebRTC on under the same id.
+  if (config.id != id || !config.webrtc || !config.webrtc->enabled) close_webrtc_legs(id);
   if (options_.unset_cleanup) options_.unset_cleanup(id);
   if (options_.set_cleanup) options_.set_cleanup(config.id, cleanup_rules(p->resolved.config));
   log::info("Process", "Updated", {{"id", config.id}});
@@ -314,6 +378,7 @@ std::optional<Error> Registry::remove(const std::string& id) {
     persist();
   }
   p->sup->stop(true);
+  close_webrtc_legs(id);
   if (options_.unset_cleanup) options_.unset_cleanup(id);
   log::info("Process", "Deleted", {{"id", id}});
   return std::nullopt;
@@ -340,6 +405,7 @@ std::optional<Error> Registry::command(const std::string& id, std::string_view c
     persist();
     lock.unlock();
     p->sup->stop(true);
+    close_webrtc_legs(id);
     return std::nullopt;
   }
   if (cmd == "restart") {
@@ -366,6 +432,7 @@ std::optional<Error> Registry::command(const std::string& id, std::string_view c
     it->second = fresh;
     lock.unlock();
     p->sup->stop(true);
+    if (!p->config.webrtc || !p->config.webrtc->enabled || !was_started) close_webrtc_legs(id);
     if (options_.set_cleanup) options_.set_cleanup(id, cleanup_rules(fresh->resolved.config));
     if (was_started) fresh->sup->start();
     return std::nullopt;
@@ -417,7 +484,7 @@ std::optional<ordered_json> Registry::state_json(const std::string& id) const {
     p = it->second;
   }
   const auto snap = p->sup->snapshot();
-  std::lock_guard l(p->mu);
+  std::unique_lock l(p->mu);
   ordered_json s;
   s["order"] = std::string(process::order_name(snap.order));
   s["exec"] = std::string(process::state_name(snap.state));
@@ -427,7 +494,10 @@ std::optional<ordered_json> Registry::state_json(const std::string& id) const {
   s["progress"] = ffmpeg::progress_to_json(p->parser.progress(), io_ids(p->config.input), io_ids(p->config.output));
   s["memory_bytes"] = snap.memory_bytes;
   s["cpu_usage"] = ffmpeg::json_number(snap.cpu_percent);
-  s["command"] = p->resolved.command;
+  s["command"] = p->spawned_command.empty() ? p->resolved.command : p->spawned_command;
+  const bool webrtc = options_.webrtc_state && p->config.webrtc && p->config.webrtc->enabled;
+  l.unlock();  // the WebRTC loop may be waiting for this process's lock
+  if (webrtc) s["webrtc"] = options_.webrtc_state(id);
   return s;
 }
 

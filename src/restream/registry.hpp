@@ -19,6 +19,7 @@
 #include "ffmpeg/process_config.hpp"
 #include "process/reactor.hpp"
 #include "restream/db_store.hpp"
+#include "restream/webrtc_legs.hpp"
 
 namespace dragon::restream {
 
@@ -36,6 +37,10 @@ struct RegistryOptions {
   // unset when it is deleted or replaced (which purges purge_on_delete files).
   std::function<void(const std::string& id, const std::vector<ffmpeg::CleanupRule>& rules)> set_cleanup;
   std::function<void(const std::string& id)> unset_cleanup;
+  // WebRTC legs for processes with webrtc.enabled (null: WebRTC is off, the block is only stored).
+  std::shared_ptr<WebrtcLegProvider> webrtc_legs;
+  // The WebRTC side of a process for its state ("webrtc" key); null json when there is none.
+  std::function<nlohmann::json(const std::string& id)> webrtc_state;
 };
 
 enum class ErrorKind { NotFound, Invalid, Conflict, Limit };
@@ -71,6 +76,8 @@ class Registry {
   std::optional<Error> command(const std::string& id, std::string_view command);
 
   bool exists(const std::string& id) const;
+  // The WebRTC ingest saw B-frames in a copied video leg: transcode from now on (restarts FFmpeg).
+  void webrtc_needs_transcode(const std::string& id);
   // GET /api/v3/process filters: reference (wins over ids), ids, idpattern, refpattern (globs).
   std::vector<std::string> list(const std::string& reference, const std::vector<std::string>& ids,
                                 const std::string& idpattern, const std::string& refpattern) const;
@@ -93,6 +100,8 @@ class Registry {
   ffmpeg::ResolveOutcome resolve(const ffmpeg::ProcessConfig& config, const std::string& skip_id) const;
   std::shared_ptr<Process> make_process(const ffmpeg::ProcessConfig& config, ffmpeg::ResolvedProcess resolved);
   std::size_t running_orders() const;
+  std::vector<std::string> webrtc_argv(Process& p);
+  void close_webrtc_legs(const std::string& id);
   void persist();  // under mu_
   Database snapshot_db() const;
 
