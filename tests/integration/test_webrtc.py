@@ -252,3 +252,94 @@ def test_three_viewers_one_killed_without_delete(make_server):
         out, err = p.communicate(timeout=30)
         res = json.loads(out.strip().splitlines()[-1])
         assert res["ok"] and res["deleted"] == 204, (res, err[-2000:])
+
+
+def test_restart_resumes_media_and_stop_tears_viewers_down(make_server):
+    s = make_server(env=webrtc_env())
+    token = s.token()
+    start_process(s, token, webrtc_process("life"))
+    url = s.base + "/api/v3/whep/life"
+    viewer = subprocess.Popen([AIORTC_PYTHON, str(CLIENT), "--url", url, "--token", token, "--frames", "25",
+                               "--audio-frames", "0", "--hold", "10", "--no-delete"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = viewer.stdout.readline()
+    assert '"holding": true' in line, line + viewer.stderr.read()[-2000:]
+    st = s.get("/api/v3/process/life/state", token=token).json()
+    resource = st["webrtc"]["viewer_list"][0]["resource"]
+    old_ports = st["webrtc"]["ports"]
+    # A restart is a new FFmpeg run (new SSRC, sequence, timestamps): the viewer keeps its session.
+    assert s.put("/api/v3/process/life/command", {"command": "restart"}, token=token).status == 200
+    assert wait_for(lambda: s.get("/api/v3/process/life/state", token=token).json()["webrtc"]["video"]["sources"] >= 2, 8)
+    st = s.get("/api/v3/process/life/state", token=token).json()
+    assert st["webrtc"]["ports"] == old_ports  # two FFmpeg runs fed the same ports and track
+    assert [v["resource"] for v in st["webrtc"]["viewer_list"]] == [resource]
+    out, err = viewer.communicate(timeout=40)
+    res = json.loads(out.strip().splitlines()[-1])
+    assert res["video_frames_last_3s"] > 20, (res, err[-2000:])  # still playing at the end of the hold
+
+    # Stop: viewers are torn down (RTCP BYE) and their session URLs answer 404.
+    post = whep_post(s, "life", offer_file("chromium-156-linux-recvonly.sdp"), token=token)
+    assert post.status == 201
+    assert s.put("/api/v3/process/life/command", {"command": "stop"}, token=token).status == 200
+    frag = "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwxyz\r\n"
+    r = request("PATCH", s.base + post.headers["Location"], frag,
+                headers={"Content-Type": "application/trickle-ice-sdpfrag"})
+    assert r.status == 404, r.body
+    r = whep_post(s, "life", offer_file("chromium-156-linux-recvonly.sdp"), token=token)
+    assert r.status == 404
+    m = s.get("/metrics").body.decode()
+    assert re.search(r'dragonfork_webrtc_sessions_ended_total\{[^}]*reason="process_stopped"\} 1\n', m), m
+
+
+def test_garbage_datagrams_at_the_webrtc_port_do_not_disturb_a_viewer(make_server):
+    import random
+    import socket
+    env = webrtc_env()
+    s = make_server(env=env)
+    token = s.token()
+    start_process(s, token, webrtc_process("noise"))
+    host, port = env["CORE_WEBRTC_ADDRESS"].split(":")
+    viewer = subprocess.Popen([AIORTC_PYTHON, str(CLIENT), "--url", s.base + "/api/v3/whep/noise", "--token", token,
+                               "--frames", "25", "--audio-frames", "0", "--hold", "30"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = viewer.stdout.readline()
+    assert '"holding": true' in line, line + viewer.stderr.read()[-2000:]
+    rng = random.Random(7)
+    sent = 0
+    deadline = time.time() + 30
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        while time.time() < deadline:
+            # Random bytes, and random bytes that look like STUN, DTLS and SRTP(C) to the demultiplexer.
+            for first in (None, 0x00, 0x16, 0x80, 0x81, 0xC8):
+                data = bytearray(rng.randbytes(rng.randint(1, 1400)))
+                if first is not None:
+                    data[0] = first
+                if first == 0x00 and len(data) >= 20:
+                    data[4:8] = b"\x21\x12\xa4\x42"
+                sock.sendto(bytes(data), (host, int(port)))
+                sent += 1
+            time.sleep(0.002)
+    out, err = viewer.communicate(timeout=60)
+    res = json.loads(out.strip().splitlines()[-1])
+    assert res["video_frames_last_3s"] > 20, (res, err[-2000:])
+    assert sent > 10000
+    assert s.get("/api/v3/process/noise/state", token=token).json()["exec"] == "running"
+
+
+def test_chromium_plays_in_whep_player(make_server):
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed (scripts/install-deps.sh --tests)")
+    if not (REPO / "web" / "node_modules" / "playwright-core").exists():
+        pytest.skip("npm playwright-core missing (scripts/install-deps.sh runs npm ci in web/)")
+    s = make_server(env=webrtc_env())
+    token = s.token()
+    start_process(s, token, webrtc_process("browser"))
+    p = subprocess.run(["node", str(REPO / "tests" / "browser" / "whep_chromium.mjs"), "--base", s.base,
+                        "--whep", "/api/v3/whep/browser", "--token", token, "--seconds", "30", "--frames", "50"],
+                       capture_output=True, text=True, timeout=120)
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    assert lines, p.stdout + p.stderr[-3000:]
+    res = json.loads(lines[-1])
+    assert res["ok"], res
+    assert res["framesDecoded"] >= 50 and res["audioSamples"] > 0, res
+    assert "H264" in res["videoCodec"]["mimeType"] and "opus" in res["audioCodec"]["mimeType"].lower(), res

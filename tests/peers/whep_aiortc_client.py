@@ -47,7 +47,7 @@ def codec_of(answer, kind):
 
 
 async def run(args):
-    result = {"ok": False, "video_frames": 0, "audio_frames": 0, "first_frame_ms": None,
+    result = {"ok": False, "video_frames": 0, "audio_frames": 0, "first_frame_ms": None, "video_frames_last_3s": 0,
               "video_codec": None, "audio_codec": None, "status": None, "error": None, "deleted": None}
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     video = pc.addTransceiver("video", direction="recvonly")
@@ -58,12 +58,14 @@ async def run(args):
         video.setCodecPreferences(want)
     done = asyncio.Event()
     started = time.monotonic()
+    frame_times = []
 
     async def consume(track):
         try:
             while True:
                 await track.recv()
                 if track.kind == "video":
+                    frame_times.append(time.monotonic())
                     if result["video_frames"] == 0:
                         result["first_frame_ms"] = round((time.monotonic() - started) * 1000)
                     result["video_frames"] += 1
@@ -102,6 +104,8 @@ async def run(args):
     if args.hold:
         print(json.dumps({"holding": True, **result}), flush=True)
         await asyncio.sleep(args.hold)
+    now = time.monotonic()
+    result["video_frames_last_3s"] = sum(1 for t in frame_times if now - t <= 3.0)
     if not args.no_delete:
         s, _, _ = await asyncio.get_event_loop().run_in_executor(None, lambda: http("DELETE", location))
         result["deleted"] = s
