@@ -343,3 +343,21 @@ def test_chromium_plays_in_whep_player(make_server):
     assert res["ok"], res
     assert res["framesDecoded"] >= 50 and res["audioSamples"] > 0, res
     assert "H264" in res["videoCodec"]["mimeType"] and "opus" in res["audioCodec"]["mimeType"].lower(), res
+
+
+def test_copied_video_with_b_frames_switches_to_transcoding(webrtc_server, tmp_path):
+    s = webrtc_server
+    token = s.token()
+    clip = tmp_path / "main-bframes.mp4"
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
+                    "-t", "6", "-c:v", "libx264", "-profile:v", "main", "-bf", "2", "-g", "50", "-pix_fmt", "yuv420p",
+                    "-y", str(clip)], check=True)
+    video_input = {"id": "video", "address": str(clip), "options": ["-re", "-stream_loop", "-1"]}
+    start_process(s, token, webrtc_process("bframes", video_input=video_input, audio=False))
+    # Planned as a copy (H.264 Main), then the ingest finds B-slices and FFmpeg is restarted to transcode.
+    assert wait_for(lambda: "libx264" in s.get("/api/v3/process/bframes/state", token=token).json()["command"], 15), \
+        s.get("/api/v3/process/bframes/state", token=token).json()["command"]
+    assert wait_for(lambda: s.get("/api/v3/process/bframes/state", token=token).json()["exec"] == "running", 10)
+    res = aiortc(s.base + "/api/v3/whep/bframes", token, "--frames", "50", "--audio-frames", "0")
+    assert res["ok"], res
+    assert "profile-level-id=42" in res["video_codec"], res
