@@ -18,6 +18,7 @@ class Server;
 }
 namespace dragon::metrics {
 class Registry;
+class Monitor;
 }
 
 namespace dragon::api {
@@ -36,6 +37,7 @@ struct ApiContext {
   std::shared_ptr<SkillsState> skills;     // the installed FFmpeg's capabilities
   webrtc::Server* webrtc = nullptr;        // WHEP egress; null when webrtc.enable is off
   metrics::Registry* metrics = nullptr;    // every subsystem's metrics (outlives reloads)
+  metrics::Monitor* monitor = nullptr;     // upstream's metric catalogue for /api/v3/metrics
   bool read_only = false;
   bool auth_enabled = false;
 };
@@ -64,5 +66,6 @@ void register_skills_routes(http::Router& router, ApiContext& ctx);
 void register_whep_routes(http::Router& router, ApiContext& ctx);
 void register_metrics_routes(http::Router& router, ApiContext& ctx);
 void register_player_routes(http::Router& router, ApiContext& ctx);
+void register_ui_routes(http::Router& router, ApiContext& ctx);  // /ui/ (embedded or router.ui_path) and / → /ui/
 
 }  // namespace dragon::api

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 
 #include "api/context.hpp"
+#include "metrics/registry.hpp"
 #include "restream/registry.hpp"
 #include "util/strings.hpp"
 #include "webrtc/server.hpp"
@@ -15,6 +16,23 @@ namespace {
 constexpr std::size_t k_max_offer = 64 * 1024;
 constexpr const char* k_whep_methods = "OPTIONS, POST";
 constexpr const char* k_resource_methods = "OPTIONS, PATCH, DELETE";
+
+// WHEP answers by status code (bounded: the codes this file produces).
+class WhepErrorCounter {
+ public:
+  explicit WhepErrorCounter(metrics::Registry* registry) {
+    if (!registry) return;
+    family_ = &registry->counter("dragonfork_webrtc_errors_total", "WHEP requests answered with an error, by status",
+                                 {"code"});
+    for (const char* code : {"400", "401", "404", "406", "412", "415", "503", "504"}) family_->with({code});
+  }
+  void count(int status) const {
+    if (family_ && status >= 400) family_->with({std::to_string(status)})->inc();
+  }
+
+ private:
+  metrics::CounterFamily* family_ = nullptr;
+};
 
 http::Response whep_error(int status, const std::string& message) {
   auto res = http::Response::text(status, message + "\n");
@@ -64,6 +82,7 @@ void register_whep_routes(http::Router& router, ApiContext& ctx) {
   const std::string viewer_token = ctx.config->get_string("webrtc.token");
   const nlohmann::json ice_servers = ctx.config->get("webrtc.ice_servers");
   const auto authorize = make_authorizer(ctx);
+  const auto errors = std::make_shared<WhepErrorCounter>(ctx.metrics);
 
   // Preflights and capability discovery: public, as browsers send them without credentials.
   router.add(
@@ -87,7 +106,11 @@ void register_whep_routes(http::Router& router, ApiContext& ctx) {
 
   router.add(
       http::Method::Post, "/api/v3/whep/{id}",
-      [server, reg, viewer_token, ice_servers, authorize](http::Request& req) -> http::Response {
+      [server, reg, viewer_token, ice_servers, authorize, errors](http::Request& req) -> http::Response {
+        auto failed = [&errors](http::Response r) {
+          errors->count(r.status);
+          return r;
+        };
         // The viewer token is an alternative to a JWT, so a shared player link never holds admin rights.
         bool allowed = false;
         if (const auto h = req.headers.get("Authorization"); h && !viewer_token.empty() &&
@@ -95,21 +118,23 @@ void register_whep_routes(http::Router& router, ApiContext& ctx) {
           allowed = constant_time_equal(util::trim(h->substr(7)), viewer_token);
         }
         if (!allowed) {
-          if (auto denied = authorize(req, http::Access::Jwt)) return std::move(*denied);
+          if (auto denied = authorize(req, http::Access::Jwt)) return failed(std::move(*denied));
         }
         if (!content_type_is(req, "application/sdp")) {
-          return whep_error(415, "a WHEP offer must be sent as Content-Type: application/sdp");
+          return failed(whep_error(415, "a WHEP offer must be sent as Content-Type: application/sdp"));
         }
-        if (req.body.empty()) return whep_error(400, "the request body holds no SDP offer");
+        if (req.body.empty()) return failed(whep_error(400, "the request body holds no SDP offer"));
         const std::string id = req.param("id");
-        if (!server) return whep_error(503, "WebRTC is disabled on this server (webrtc.enable)");
+        if (!server) return failed(whep_error(503, "WebRTC is disabled on this server (webrtc.enable)"));
         const auto config = reg ? reg->config_json(id) : std::nullopt;
-        if (!config) return whep_error(404, "unknown process " + id);
+        if (!config) return failed(whep_error(404, "unknown process " + id));
         if (!config->contains("webrtc") || !(*config)["webrtc"].value("enabled", false)) {
-          return whep_error(404, "process " + id + " does not have WebRTC enabled (set \"webrtc\": {\"enabled\": true})");
+          return failed(
+              whep_error(404, "process " + id + " does not have WebRTC enabled (set \"webrtc\": {\"enabled\": true})"));
         }
-        return http::Response::deferred([server, id, ice_servers, &req]() -> http::Response {
+        return http::Response::deferred([server, id, ice_servers, errors, &req]() -> http::Response {
           auto r = server->offer(id, req.body);
+          errors->count(r.status);
           if (r.status != 201) return whep_error(r.status, r.body);
           auto res = http::Response::text(201, std::move(r.body), "application/sdp");
           res.headers.set("Location", "/api/v3/whep/" + id + "/" + r.resource_id);
@@ -122,9 +147,10 @@ void register_whep_routes(http::Router& router, ApiContext& ctx) {
 
   router.add(
       http::Method::Patch, "/api/v3/whep/{id}/{resource}",
-      [server](http::Request& req) -> http::Response {
+      [server, errors](http::Request& req) -> http::Response {
         if (!server) return whep_error(404, "WebRTC is disabled on this server");
         if (!content_type_is(req, "application/trickle-ice-sdpfrag")) {
+          errors->count(415);
           return whep_error(415, "PATCH needs Content-Type: application/trickle-ice-sdpfrag");
         }
         const auto if_match = req.headers.get("If-Match");
@@ -140,6 +166,7 @@ void register_whep_routes(http::Router& router, ApiContext& ctx) {
           res.headers.set("ETag", r.etag);
           return res;
         }
+        errors->count(r.status);
         auto res = whep_error(r.status, r.body);
         if (r.status == 412 && !r.etag.empty()) res.headers.set("ETag", r.etag);
         return res;

@@ -23,6 +23,7 @@
 #include "restream/registry.hpp"
 #include "util/build_info.hpp"
 #include "util/random.hpp"
+#include "app/monitor_sources.hpp"
 #include "metrics/registry.hpp"
 #include "webrtc/server.hpp"
 #include "webrtc/server_metrics.hpp"
@@ -40,6 +41,13 @@ struct App::Services {
   http::Router router;
   std::unique_ptr<http::Service> service;
   std::vector<std::unique_ptr<http::Server>> servers;
+  // Last: reads the registry, filesystems and WebRTC server, so it goes first.
+  std::unique_ptr<metrics::Monitor> monitor;
+  std::uint64_t prometheus_collector = 0;
+  metrics::Registry* prometheus = nullptr;
+  ~Services() {
+    if (prometheus && prometheus_collector) prometheus->remove_collector(prometheus_collector);
+  }
 };
 
 App::App(AppOptions options) : options_(std::move(options)) {}
@@ -112,6 +120,48 @@ webrtc::ServerOptions webrtc_options(const config::Config& c) {
   return o;
 }
 
+// HTTP requests by route group (a fixed set, never the raw path) and status.
+class HttpMetrics {
+ public:
+  explicit HttpMetrics(metrics::Registry& r)
+      : requests_(r.counter("dragonfork_http_requests_total", "HTTP requests by route group and status",
+                            {"group", "code"})),
+        duration_(r.histogram("dragonfork_http_request_duration_seconds", "HTTP request handling time by route group",
+                              {"group"}, {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5})) {}
+
+  void observe(std::string_view path, int status, std::chrono::steady_clock::duration d) {
+    const std::string g = group(path);
+    requests_.with({g, std::to_string(status)})->inc();
+    duration_.with({g})->observe(std::chrono::duration<double>(d).count());
+  }
+
+  static std::string group(std::string_view path) {
+    static const char* const api_groups[] = {"process", "whep", "fs", "metrics", "config", "log", "skills",
+                                             "metadata", "session", "rtmp", "srt", "widget"};
+    if (path.starts_with("/api/v3/")) {
+      const auto rest = path.substr(8);
+      const auto name = rest.substr(0, rest.find('/'));
+      for (const char* g : api_groups) {
+        if (name == g) return std::string("api_") + g;
+      }
+      return "api_other";
+    }
+    if (path.starts_with("/api/login")) return "login";
+    if (path.starts_with("/api/swagger")) return "swagger";
+    if (path == "/api" || path == "/api/") return "api_about";
+    if (path.starts_with("/memfs/") || path == "/memfs") return "memfs";
+    if (path == "/metrics") return "prometheus";
+    if (path == "/ping") return "ping";
+    if (path.starts_with("/ui")) return "ui";
+    if (path == "/whep-player.html") return "player";
+    return "other";
+  }
+
+ private:
+  metrics::CounterFamily& requests_;
+  metrics::HistogramFamily& duration_;
+};
+
 // The registry asks for leg ports through this; restream/ never sees webrtc/.
 class WebrtcLegs final : public restream::WebrtcLegProvider {
  public:
@@ -139,11 +189,13 @@ void App::announce_login() const {
     // Printed once, straight to the terminal: never into the log ring or JSON logs.
     std::fprintf(stderr,
                  "\n"
-                 "  Dragon Core is ready. Log in via POST %s/api/login (API documentation: %s/api/swagger/)\n"
+                 "  Dragon Core is ready. Open the web UI at %s/ or log in via POST %s/api/login (API documentation: "
+                 "%s/api/swagger/)\n"
                  "    username: %s\n"
                  "    password: %s\n"
                  "  This password was generated on first start and stored in %s (api.auth.password).\n\n",
                  public_url(cfg->get_string("address")).c_str(), public_url(cfg->get_string("address")).c_str(),
+                 public_url(cfg->get_string("address")).c_str(),
                  cfg->get_string("api.auth.username").c_str(), pw->c_str(), store_->path().c_str());
   } else {
     log::info("Core", "API login required", {{"username", cfg->get_string("api.auth.username")},
@@ -217,6 +269,11 @@ bool App::start_services() {
     return false;
   }
   s->ctx.registry = s->registry.get();
+  s->monitor = make_monitor(*cfg, started_, *s->registry, *filesystems_, s->webrtc.get());
+  s->ctx.monitor = s->monitor.get();
+  s->prometheus = metrics_.get();
+  s->prometheus_collector = add_upstream_prometheus(*metrics_, *s->monitor, *s->registry);
+  s->monitor->start();
   if (s->webrtc) {
     auto* registry = s->registry.get();
     s->webrtc->on_b_frames = [registry](const std::string& id) { registry->webrtc_needs_transcode(id); };
@@ -237,9 +294,11 @@ bool App::start_services() {
   so.cors.push_back({"/api", {"*"}});
   so.cors.push_back({"/memfs", cfg->get_strings("storage.cors.origins")});
   so.cors.push_back({"/", cfg->get_strings("storage.cors.origins")});
+  auto http_metrics = std::make_shared<HttpMetrics>(*metrics_);
   s->service = std::make_unique<http::Service>(
       s->router, std::move(so), api::make_authorizer(s->ctx),
-      [](const http::Request& req, const http::Response& res, std::chrono::steady_clock::duration d) {
+      [http_metrics](const http::Request& req, const http::Response& res, std::chrono::steady_clock::duration d) {
+        http_metrics->observe(req.path, res.status, d);
         if (!log::enabled(log::Level::Debug)) return;
         log::debug("HTTP", "Request", {{"method", std::string(http::method_name(req.method))},
                                        {"path", req.path},
@@ -290,6 +349,10 @@ bool App::start_services() {
 void App::stop_services() {
   if (!services_) return;
   for (auto& server : services_->servers) server->shutdown(k_shutdown_grace);
+  if (services_->monitor) services_->monitor->stop();
+  if (services_->prometheus_collector) {
+    services_->prometheus->remove_collector(std::exchange(services_->prometheus_collector, 0));
+  }
   services_->webrtc_metrics.reset();
   if (services_->webrtc) services_->webrtc->stop();  // viewers get BYE; no callback reaches the registry after this
   services_->registry.reset();  // stops the children; their orders stay in db.json

@@ -2,6 +2,7 @@
 // Wires the services from the active config, runs until SIGINT/SIGTERM, restarts them on
 // GET /api/v3/config/reload or SIGHUP.
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,7 @@ class App {
   std::unique_ptr<fs::FilesystemRegistry> filesystems_;
   std::unique_ptr<Services> services_;
   std::atomic<bool> reload_requested_{false};
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace dragon::app

@@ -31,6 +31,7 @@ struct Registry::Process {
   std::vector<std::string> spawned_command;       // the last run's command (with WebRTC legs)
   std::optional<WebrtcLegPlan> webrtc_plan;       // from a probe at the first start
   bool webrtc_transcode = false;                  // B-frames were seen in the copied video
+  std::string ended_because;                      // why the last run ended (for restart counts)
   // Last: destroyed first, so no callback can run on a half-destroyed Process.
   std::unique_ptr<process::Supervisor> sup;
 };
@@ -135,15 +136,32 @@ std::shared_ptr<Registry::Process> Registry::make_process(const ffmpeg::ProcessC
     }
     if (progressed > 0) raw->sup->progress();
   };
-  cb.on_state = [raw](const process::StateChange& change) {
+  cb.on_state = [this, raw](const process::StateChange& change) {
     const std::string id = raw->config.id;
-    if (change.to == process::State::Starting) {
-      std::lock_guard lock(raw->mu);
-      raw->parser.reset_stats();
-      raw->parser.reset_log(util::now_unix());
-    }
     const bool final_state = change.to == process::State::Finished || change.to == process::State::Failed ||
                              change.to == process::State::Killed;
+    if (change.to == process::State::Starting) {
+      std::string because;
+      {
+        std::lock_guard lock(raw->mu);
+        raw->parser.reset_stats();
+        raw->parser.reset_log(util::now_unix());
+        because = std::exchange(raw->ended_because, std::string());
+      }
+      if (!because.empty()) {
+        std::lock_guard lock(restarts_mu_);
+        ++restarts_[because];
+      }
+    }
+    if (final_state) {
+      // A run stopped by order is not restarted by us: the next start is the user's, not a restart.
+      const bool ordered = change.reason == process::StopReason::Order || change.reason == process::StopReason::Shutdown;
+      std::lock_guard lock(raw->mu);
+      raw->ended_because = ordered ? std::string()
+                           : change.reason == process::StopReason::None
+                               ? std::string(process::state_name(change.to))
+                               : std::string(process::reason_name(change.reason));
+    }
     if (final_state &&
         (change.reason == process::StopReason::Stale || change.reason == process::StopReason::CpuLimit ||
          change.reason == process::StopReason::MemoryLimit)) {
@@ -438,6 +456,38 @@ std::optional<Error> Registry::command(const std::string& id, std::string_view c
     return std::nullopt;
   }
   return Error{ErrorKind::Invalid, "Unknown command provided"};
+}
+
+std::vector<ProcessStats> Registry::stats() const {
+  std::vector<std::shared_ptr<Process>> procs;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, p] : processes_) procs.push_back(p);
+  }
+  std::vector<ProcessStats> out;
+  out.reserve(procs.size());
+  for (const auto& p : procs) {
+    const auto snap = p->sup->snapshot();
+    ProcessStats s;
+    s.state = std::string(process::state_name(snap.state));
+    s.order = std::string(process::order_name(snap.order));
+    s.counters = snap.counters;
+    s.cpu_percent = snap.cpu_percent;
+    s.memory_bytes = static_cast<double>(snap.memory_bytes);
+    s.runtime_seconds = snap.runtime_seconds;
+    std::lock_guard l(p->mu);
+    s.id = p->config.id;
+    s.progress = p->parser.progress();
+    s.cpu_limit = p->config.limits.cpu_usage;
+    s.memory_limit_bytes = static_cast<double>(p->config.limits.memory_mbytes) * 1024 * 1024;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::map<std::string, std::uint64_t> Registry::restart_counts() const {
+  std::lock_guard lock(restarts_mu_);
+  return restarts_;
 }
 
 bool Registry::exists(const std::string& id) const {

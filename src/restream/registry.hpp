@@ -17,6 +17,8 @@
 
 #include "ffmpeg/command.hpp"
 #include "ffmpeg/process_config.hpp"
+#include "ffmpeg/progress_parser.hpp"
+#include "process/state.hpp"
 #include "process/reactor.hpp"
 #include "restream/db_store.hpp"
 #include "restream/webrtc_legs.hpp"
@@ -55,6 +57,16 @@ struct Filter {
   static Filter parse(std::string_view list);  // empty = all
 };
 
+// One process's figures for the metric catalogue (restream_process, restream_process_states, ...).
+struct ProcessStats {
+  std::string id;
+  std::string state, order;        // upstream's strings
+  process::StateCounters counters{};  // how often each state was entered
+  ffmpeg::Progress progress;
+  double cpu_percent = 0, memory_bytes = 0, runtime_seconds = 0;
+  double cpu_limit = 0, memory_limit_bytes = 0;
+};
+
 class Registry {
  public:
   Registry(RegistryOptions options, process::Reactor& reactor);
@@ -76,6 +88,10 @@ class Registry {
   std::optional<Error> command(const std::string& id, std::string_view command);
 
   bool exists(const std::string& id) const;
+  std::vector<ProcessStats> stats() const;
+  // FFmpeg runs started again after an earlier run ended, by why that run ended ("failed",
+  // "finished", "killed" when it exited by itself; "stale", "cpu_limit", "memory_limit", "restart").
+  std::map<std::string, std::uint64_t> restart_counts() const;
   // The WebRTC ingest saw B-frames in a copied video leg: transcode from now on (restarts FFmpeg).
   void webrtc_needs_transcode(const std::string& id);
   // GET /api/v3/process filters: reference (wins over ids), ids, idpattern, refpattern (globs).
@@ -111,6 +127,8 @@ class Registry {
   DbStore db_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Process>> processes_;
+  mutable std::mutex restarts_mu_;
+  std::map<std::string, std::uint64_t> restarts_;
   nlohmann::json system_metadata_ = nlohmann::json::object();
 };
 

@@ -385,6 +385,9 @@ void Viewer::handle_rtcp(std::span<std::uint8_t> packet, Clock::time_point now) 
   std::size_t len = packet.size();
   if (len > sizeof g_rtcp_scratch - SrtpSession::k_max_trailer) return;
   if (!srtp_->unprotect_rtcp(packet.data(), len)) return;
+  // Authenticated SRTCP proves the viewer is alive as well as a consent check does (some stacks,
+  // e.g. Pion, send no consent checks while media flows).
+  last_consent_ = now;
   struct Reader : rtcp::Visitor {
     Viewer& v;
     Clock::time_point at;

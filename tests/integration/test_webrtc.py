@@ -14,7 +14,7 @@ from conftest import REPO, SHARED, free_port, request
 
 AIORTC_PYTHON = "/usr/bin/python3"
 CLIENT = REPO / "tests" / "peers" / "whep_aiortc_client.py"
-SDP_DIR = SHARED / "testdata" / "sdp"
+SDP_DIR = REPO / "tests" / "data" / "sdp"  # copies of ../shared/testdata/sdp
 
 
 def webrtc_env(extra=None):

@@ -155,6 +155,8 @@ TEST_F(ApiFixture, ReadOnlyModeRegistersNoWritingRoutes) {
     if (route->pattern.starts_with("/memfs/")) continue;
     // Watching over WHEP changes no stored state, like fetching HLS: it stays available.
     if (route->pattern.starts_with("/api/v3/whep/")) continue;
+    // POST /api/v3/metrics is a query (the Restreamer UI's dashboard), not a write.
+    if (route->pattern == "/api/v3/metrics") continue;
     const bool writes = route->method == http::Method::Put || route->method == http::Method::Delete ||
                         route->method == http::Method::Patch ||
                         (route->method == http::Method::Post && route->pattern != "/api/login");
