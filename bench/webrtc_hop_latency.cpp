@@ -1,8 +1,8 @@
 // Server hop latency of the WebRTC egress: RTP in (IngestTrack::on_rtp) → SRTP out (the viewer's
 // sendto() returning), per packet and per viewer, with 1, 10 and 100 connected viewers.
 //
-//   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DDRAGON_BENCH=ON -DDRAGON_TESTS=OFF \
-//     && ninja -C build-bench -j1 webrtc_hop_latency && build-bench/bench/webrtc_hop_latency
+//   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DDRAGON_BENCH=ON -DDRAGON_TESTS=OFF &&
+//     ninja -C build-bench -j1 webrtc_hop_latency && build-bench/bench/webrtc_hop_latency
 //
 // Options: --viewers 1,10,100  --packets N (as fast as possible, per viewer count)  --paced-packets N
 //          (at ~2 Mbps)  --rtp FILE.hex (one RTP packet per line; default: a 640x360 25 fps 2 Mbps
@@ -96,7 +96,12 @@ std::vector<Bytes> capture_with_ffmpeg(const std::string& save_as) {
   argv.push_back(nullptr);
   pid_t pid = 0;
   std::cerr << "capturing 4 s of RTP from ffmpeg (640x360 25 fps 2 Mbps baseline, GOP 25) ...\n";
-  if (posix_spawnp(&pid, "ffmpeg", nullptr, nullptr, argv.data(), environ) != 0) throw std::runtime_error("spawn ffmpeg");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);  // the SDP it prints
+  const int spawned = posix_spawnp(&pid, "ffmpeg", &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (spawned != 0) throw std::runtime_error("spawn ffmpeg");
   std::vector<Bytes> out;
   std::uint8_t buf[2048];
   bool exited = false;

@@ -169,7 +169,7 @@ class WebrtcLegs final : public restream::WebrtcLegProvider {
   std::optional<Ports> open(const std::string& id) override {
     const auto p = server_.open_stream(id);
     if (!p) return std::nullopt;
-    return Ports{p->video, p->audio};
+    return Ports{p->video, p->audio, p->sdp_file};
   }
   void close(const std::string& id) override { server_.close_stream(id); }
 

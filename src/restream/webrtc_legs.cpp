@@ -131,8 +131,9 @@ std::vector<std::string> webrtc_leg_arguments(const WebrtcLegPlan& plan, const W
   if (!plan.video_map.empty()) {
     a.insert(a.end(), {"-map", plan.video_map});
     if (plan.video_copy && !force_transcode) {
-      // In-band SPS/PPS before every IDR (MP4/FLV sources keep them in extradata only).
-      a.insert(a.end(), {"-c:v", "copy", "-bsf:v", "h264_mp4toannexb"});
+      // MP4/FLV sources keep SPS/PPS out of band: dragon-core reads them from -sdp_file below
+      // (h264_mp4toannexb would put them in-band, but FFmpeg 5.1 stops it at a -stream_loop wrap).
+      a.insert(a.end(), {"-c:v", "copy"});
     } else {
       // No B-frames, no lookahead; an IDR every 2 s bounds the GOP cache and a late viewer's wait.
       a.insert(a.end(), {"-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-profile:v", "baseline",
@@ -145,6 +146,7 @@ std::vector<std::string> webrtc_leg_arguments(const WebrtcLegPlan& plan, const W
     a.insert(a.end(), {"-map", plan.audio_map, "-c:a", "libopus", "-ar", "48000", "-ac", "2", "-b:a", "96k",
                        "-application", "lowdelay", "-f", "rtp", "-pkt_size", "1200", rtp_url(ports.audio)});
   }
+  if (!ports.sdp_file.empty() && !a.empty()) a.insert(a.end(), {"-sdp_file", ports.sdp_file});
   return a;
 }
 

@@ -18,6 +18,7 @@ class WebrtcLegProvider {
   struct Ports {
     std::uint16_t video = 0;
     std::uint16_t audio = 0;
+    std::string sdp_file;  // FFmpeg writes the legs' SDP there (SPS/PPS of a copied leg)
   };
   virtual ~WebrtcLegProvider() = default;
   // Idempotent per process: a restart gets the same ports and keeps the viewers.

@@ -33,6 +33,21 @@ const Packet* IngestTrack::history(std::uint16_t sequence) const {
   return ref.get();
 }
 
+void IngestTrack::take_sps(std::span<const std::uint8_t> nal) {
+  sps_.assign(nal.begin(), nal.end());
+  if (auto sps = media::h264::parse_sps(nal)) {
+    profile_level_id_ = sps->profile_level_id();
+    width_ = sps->width;
+    height_ = sps->height;
+  }
+}
+
+void IngestTrack::set_parameter_sets(std::span<const std::uint8_t> sps, std::span<const std::uint8_t> pps) {
+  if (sps.empty() || pps.empty() || (sps[0] & 0x1f) != 7 || (pps[0] & 0x1f) != 8) return;
+  take_sps(sps);
+  pps_.assign(pps.begin(), pps.end());
+}
+
 void IngestTrack::on_new_epoch(std::uint32_t ssrc) {
   have_source_ = true;
   ssrc_ = ssrc;
@@ -75,12 +90,7 @@ bool IngestTrack::on_rtp(std::span<const std::uint8_t> datagram, std::chrono::st
         if (nal.empty()) return;
         const auto type = nal[0] & 0x1f;
         if (type == 7 && !std::equal(nal.begin(), nal.end(), sps_.begin(), sps_.end())) {
-          sps_.assign(nal.begin(), nal.end());
-          if (auto sps = media::h264::parse_sps(nal)) {
-            profile_level_id_ = sps->profile_level_id();
-            width_ = sps->width;
-            height_ = sps->height;
-          }
+          take_sps(nal);
         } else if (type == 8 && !std::equal(nal.begin(), nal.end(), pps_.begin(), pps_.end())) {
           pps_.assign(nal.begin(), nal.end());
         }

@@ -67,6 +67,9 @@ class IngestTrack {
   std::span<const std::uint8_t> sps() const { return sps_; }
   std::span<const std::uint8_t> pps() const { return pps_; }
 
+  // SPS/PPS known from elsewhere (FFmpeg's SDP) when the stream does not carry them in-band.
+  void set_parameter_sets(std::span<const std::uint8_t> sps, std::span<const std::uint8_t> pps);
+
   // A packet of the current epoch by sequence number (for NACKs), or null.
   const Packet* history(std::uint16_t sequence) const;
 
@@ -86,6 +89,7 @@ class IngestTrack {
 
  private:
   void on_new_epoch(std::uint32_t ssrc);
+  void take_sps(std::span<const std::uint8_t> nal);
   void add_to_cache(const PacketRef& p);
 
   TrackKind kind_;

@@ -6,7 +6,12 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <future>
 #include <thread>
 #include <unordered_map>
@@ -18,6 +23,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "log/log.hpp"
+#include "util/base64.hpp"
 #include "util/random.hpp"
 #include "webrtc/dtls.hpp"
 #include "webrtc/ingest_track.hpp"
@@ -81,6 +87,7 @@ struct Stream {
   std::unique_ptr<UdpPort> video_rtp, video_rtcp, audio_rtp, audio_rtcp;
   LegPorts ports;
   std::vector<std::string> viewers;  // resource ids
+  std::chrono::steady_clock::time_point last_sdp_read{};
   Stream(std::string i, PacketPool& pool)
       : id(std::move(i)), video(TrackKind::Video, pool), audio(TrackKind::Audio, pool) {}
 };
@@ -111,6 +118,10 @@ class Server::Impl final : public ViewerHost {
 
   void start() {
     cert_ = DtlsCertificate::generate();
+    // FFmpeg writes its legs' SDP here (-sdp_file); private to this server run.
+    char dir[] = "/tmp/dragon-webrtc-XXXXXX";
+    if (!::mkdtemp(dir)) throw std::runtime_error("webrtc: cannot create a runtime directory in /tmp");
+    runtime_dir_ = dir;
     if (options_.udp_enable) {
       std::string error;
       if (!udp_.bind(options_.udp_address, error)) {
@@ -120,7 +131,6 @@ class Server::Impl final : public ViewerHost {
       make_candidates();
     }
     schedule_housekeeping();
-    schedule_pacing();
     running_ = true;
     thread_ = std::thread([this] {
       loop_thread_id_ = std::this_thread::get_id();
@@ -142,6 +152,8 @@ class Server::Impl final : public ViewerHost {
     io_.stop();
     if (thread_.joinable()) thread_.join();
     running_ = false;
+    std::error_code ec;
+    if (!runtime_dir_.empty()) std::filesystem::remove_all(runtime_dir_, ec);
   }
 
   ~Impl() override { stop(); }
@@ -212,6 +224,11 @@ class Server::Impl final : public ViewerHost {
           ++counters_.ingest_invalid;
         } else {
           ++counters_.ingest_packets;
+          // A copied leg may carry SPS/PPS only in FFmpeg's SDP (MP4/FLV sources keep them out of band).
+          if (video && t.profile_level_id().empty() && now - raw->last_sdp_read > std::chrono::milliseconds(250)) {
+            raw->last_sdp_read = now;
+            load_parameter_sets(*raw);
+          }
         }
       });
     };
@@ -234,7 +251,8 @@ class Server::Impl final : public ViewerHost {
       s->video_rtcp = std::move(vc);
       s->audio_rtp = std::move(ar);
       s->audio_rtcp = std::move(ac);
-      s->ports = {base, static_cast<std::uint16_t>(base + 2)};
+      s->ports = {base, static_cast<std::uint16_t>(base + 2), runtime_dir_ + "/" + std::to_string(base) + ".sdp"};
+      std::remove(s->ports.sdp_file.c_str());
       for (auto* p : {s->video_rtp.get(), s->video_rtcp.get(), s->audio_rtp.get(), s->audio_rtcp.get()}) p->start();
       s->video.on_b_frames = [this, id] {
         log::warn("WebRTC", "B-frames in the copied video: the process will transcode", {{"id", id}});
@@ -253,10 +271,32 @@ class Server::Impl final : public ViewerHost {
     auto it = streams_.find(id);
     if (it == streams_.end()) return;
     const auto viewers = it->second->viewers;
+    std::remove(it->second->ports.sdp_file.c_str());
     for (const auto& rid : viewers) {
       if (remove_viewer(rid, "the process stopped", false)) ++counters_.ended_process_stopped;
     }
     streams_.erase(it);
+  }
+
+  // "a=fmtp:96 packetization-mode=1; sprop-parameter-sets=Z0LA...,aMuD...; profile-level-id=42C00D"
+  static void load_parameter_sets(Stream& s) {
+    std::ifstream in(s.ports.sdp_file);
+    if (!in) return;
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string sdp = text.str().substr(0, 64 * 1024);
+    const auto at = sdp.find("sprop-parameter-sets=");
+    if (at == std::string::npos) return;
+    const auto start = at + 21;
+    const auto end = sdp.find_first_of("; \r\n", start);
+    const std::string value = sdp.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const auto comma = value.find(',');
+    if (comma == std::string::npos) return;
+    const auto sps = util::base64_decode(value.substr(0, comma));
+    const auto pps = util::base64_decode(value.substr(comma + 1, value.find(',', comma + 1) - comma - 1));
+    if (!sps || !pps) return;
+    s.video.set_parameter_sets({reinterpret_cast<const std::uint8_t*>(sps->data()), sps->size()},
+                               {reinterpret_cast<const std::uint8_t*>(pps->data()), pps->size()});
   }
 
   // ---- WHEP ------------------------------------------------------------------------------------
@@ -533,15 +573,33 @@ class Server::Impl final : public ViewerHost {
     }
   }
 
+  // The pacing timer runs only while some viewer is in a GOP-cache burst.
+  void viewer_needs_pacing() override {
+    if (pacing_active_) return;
+    pacing_active_ = true;
+    schedule_pacing();
+  }
+
   void schedule_pacing() {
     pacing_.expires_after(k_pace_interval);
     pacing_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec) return;
-      const auto now = Clock::now();
-      for (auto& [rid, e] : viewers_) {
-        if (!e->closing && e->viewer->catching_up()) e->viewer->pace(now);
+      if (ec) {
+        pacing_active_ = false;
+        return;
       }
-      schedule_pacing();
+      const auto now = Clock::now();
+      bool any = false;
+      for (auto& [rid, e] : viewers_) {
+        if (!e->closing && e->viewer->catching_up()) {
+          e->viewer->pace(now);
+          any = any || e->viewer->catching_up();
+        }
+      }
+      if (any) {
+        schedule_pacing();
+      } else {
+        pacing_active_ = false;
+      }
     });
   }
 
@@ -626,6 +684,7 @@ class Server::Impl final : public ViewerHost {
   std::thread::id loop_thread_id_;
   std::atomic<bool> running_{false};
   std::shared_ptr<DtlsCertificate> cert_;
+  std::string runtime_dir_;
   std::vector<AnswerCandidate> candidates_;
   PacketPool pool_;  // before streams_ and viewers_: packets go back to it when those are destroyed
   std::unordered_map<std::string, std::unique_ptr<Stream>> streams_;
@@ -635,6 +694,7 @@ class Server::Impl final : public ViewerHost {
   std::unordered_map<std::string, std::pair<std::string, bool>> tombstones_;  // rid → (process, ICE timeout)
   std::deque<std::string> tombstone_order_;
   unsigned next_slot_ = 0;
+  bool pacing_active_ = false;
   ServerCounters counters_;
   ViewerStats retired_;
   std::vector<double> setup_samples_;

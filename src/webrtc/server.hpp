@@ -27,10 +27,12 @@ struct ServerOptions {
   std::chrono::milliseconds media_wait{4000};  // how long a POST waits for a just-started process's media
 };
 
-// The loopback ports FFmpeg sends its legs to (RTCP on port + 1).
+// The loopback ports FFmpeg sends its legs to (RTCP on port + 1), and where FFmpeg writes the legs'
+// SDP (-sdp_file): a copied H.264 leg may carry SPS/PPS only there (sprop-parameter-sets).
 struct LegPorts {
   std::uint16_t video = 0;
   std::uint16_t audio = 0;
+  std::string sdp_file;
 };
 
 struct WhepResult {

@@ -15,9 +15,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t k_burst_packets_per_pace = 96;  // ~115 KB per pacing step
+// A GOP-cache burst: at most 12 KB and 8 frames per 2 ms step (~48 Mbit/s), so a keyframe arrives
+// within milliseconds but a long GOP does not flood a real path.
+constexpr std::size_t k_burst_bytes_per_pace = 12000;
 constexpr int k_burst_frames_per_pace = 8;
-constexpr auto k_keyframe_request_interval = std::chrono::milliseconds(500);
+constexpr auto k_keyframe_request_interval = std::chrono::seconds(1);
 constexpr auto k_sender_report_interval = std::chrono::seconds(1);
 
 std::uint32_t random_u32() {
@@ -208,6 +210,7 @@ void Viewer::start_catch_up(OutTrack& t, Clock::time_point now) {
   t.burst_have_src_ts = false;
   t.burst_start = now;
   t.burst_base_ts = t.continued_ts(now);
+  host_.viewer_needs_pacing();
   pace(now);
 }
 
@@ -225,9 +228,9 @@ void Viewer::pace(Clock::time_point now) {
     t.cursor = 0;
   }
   const auto& cache = src.cache();
-  std::size_t budget = k_burst_packets_per_pace;
+  std::size_t sent_bytes = 0;
   int frames = 0;
-  while (t.cursor < cache.size() && budget > 0) {
+  while (t.cursor < cache.size() && sent_bytes < k_burst_bytes_per_pace) {
     const Packet& p = *cache[t.cursor];
     if (!t.burst_have_src_ts || p.timestamp != t.burst_src_ts) {
       if (frames == k_burst_frames_per_pace) break;
@@ -255,7 +258,7 @@ void Viewer::pace(Clock::time_point now) {
     }
     send_rtp(t, p.data, p.size, t.next_seq, t.burst_out_ts, now, false);
     ++t.cursor;
-    --budget;
+    sent_bytes += p.size;
   }
   if (t.cursor == cache.size() && !cache.empty()) {
     const Packet& last = *cache.back();

@@ -30,6 +30,8 @@ class ViewerHost {
   virtual bool viewer_send(const Endpoint& to, std::span<const std::uint8_t> datagram) = 0;
   // A valid connectivity check arrived from `from`: datagrams from there belong to this viewer.
   virtual void viewer_address(Viewer& viewer, const Endpoint& from) = 0;
+  // A GOP-cache burst started: call pace() every few milliseconds while catching_up().
+  virtual void viewer_needs_pacing() = 0;
   // The viewer is finished (DTLS failed or closed, RTCP BYE); the host removes it later.
   virtual void viewer_closed(Viewer& viewer, std::string_view reason) = 0;
 };

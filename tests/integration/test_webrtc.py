@@ -121,14 +121,17 @@ def test_copied_h264_input_and_a_process_without_audio(webrtc_server, tmp_path):
                     "-y", str(clip)], check=True)
     video_input = {"id": "video", "address": str(clip), "options": ["-re", "-stream_loop", "-1"]}
     start_process(s, token, webrtc_process("copy", video_input=video_input, audio=False))
-    res = aiortc(s.base + "/api/v3/whep/copy", token, "--frames", "60", "--audio-frames", "0")
+    # Held past the clip's loop (8 s): FFmpeg must keep sending video when -stream_loop wraps.
+    res = aiortc(s.base + "/api/v3/whep/copy", token, "--frames", "60", "--audio-frames", "0", "--hold", "9")
     assert res["ok"], res
+    assert res["video_frames_last_3s"] > 20, res
     assert res["audio_codec"] is None  # rejected m-line: the process has no audio
     st = s.get("/api/v3/process/copy/state", token=token).json()
     cmd = st["command"]
     leg = cmd.index("rtp://127.0.0.1:%d?pkt_size=1200&rtcpport=%d" % (st["webrtc"]["ports"]["video"],
                                                                      st["webrtc"]["ports"]["video"] + 1))
-    assert cmd[leg - 8:leg - 4] == ["-c:v", "copy", "-bsf:v", "h264_mp4toannexb"], cmd
+    assert cmd[leg - 6:leg - 4] == ["-c:v", "copy"], cmd
+    assert "-sdp_file" in cmd  # SPS/PPS of the MP4 come from FFmpeg's SDP
     assert st["webrtc"]["video"]["profile_level_id"].startswith("42")
 
 

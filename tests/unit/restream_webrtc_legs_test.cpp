@@ -43,9 +43,11 @@ TEST(RestreamWebrtcLegs, CopiesH264MainAndMapsTheFirstStreams) {
   EXPECT_EQ(plan.video_map, "0:0");
   EXPECT_TRUE(plan.video_copy) << plan.video_reason;
   EXPECT_EQ(plan.audio_map, "0:1");
-  const auto args = restream::webrtc_leg_arguments(plan, {20000, 20002}, false);
-  EXPECT_TRUE(has_sequence(args, {"-map", "0:0", "-c:v", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "rtp", "-pkt_size",
-                                   "1200", "rtp://127.0.0.1:20000?pkt_size=1200&rtcpport=20001"}));
+  const auto args = restream::webrtc_leg_arguments(plan, {20000, 20002, "/tmp/w/20000.sdp"}, false);
+  EXPECT_TRUE(has_sequence(args, {"-map", "0:0", "-c:v", "copy", "-f", "rtp", "-pkt_size", "1200",
+                                   "rtp://127.0.0.1:20000?pkt_size=1200&rtcpport=20001"}));
+  EXPECT_TRUE(has_sequence(args, {"-sdp_file", "/tmp/w/20000.sdp"}));
+  EXPECT_EQ(args.back(), "/tmp/w/20000.sdp");
   EXPECT_TRUE(has_sequence(args, {"-map", "0:1", "-c:a", "libopus", "-ar", "48000", "-ac", "2"}));
   EXPECT_TRUE(has_sequence(args, {"rtp://127.0.0.1:20002?pkt_size=1200&rtcpport=20003"}));
 }

@@ -136,8 +136,9 @@ function stateBadge(state) {
 // FFmpeg's total bitrate is 0 for outputs it cannot size (HLS over HTTP): add up the outputs then.
 function bitrateOf(pr) {
   if (pr.bitrate_kbit) return pr.bitrate_kbit;
-  return (pr.outputs || []).reduce((a, o) => a + (Number(o.bitrate_kbit) || 0), 0);
+  return (pr.outputs || []).reduce((a, o) => a + (Number(o.bitrate_kbit) || 0), 0) || null;
 }
+const fmtKbit = (v) => (v ? `${fmtNum(v)} kbit/s` : '–');
 
 function viewersOf(p, sessions) {
   const w = p.state && p.state.webrtc;
@@ -209,7 +210,7 @@ function viewProcesses() {
         td('State', stateBadge(st)),
         td('Uptime', st.exec === 'running' ? fmtDuration(st.runtime_seconds) : '–', 'uptime'),
         td('FPS', st.exec === 'running' ? fmtNum(pr.fps, 1) : '–', 'fps'),
-        td('Bitrate', st.exec === 'running' ? `${fmtNum(bitrateOf(pr))} kbit/s` : '–', 'bitrate'),
+        td('Bitrate', st.exec === 'running' ? fmtKbit(bitrateOf(pr)) : '–', 'bitrate'),
         td('CPU', st.exec === 'running' ? `${fmtNum(st.cpu_usage, 1)} %` : '–', 'cpu'),
         td('Memory', st.exec === 'running' ? fmtBytes(st.memory_bytes) : '–', 'memory'),
         td('Viewers', viewersOf(p, sessions), 'viewers'),
@@ -615,7 +616,7 @@ function tabOverview(panel, proc, core, onUpdate) {
   const paint = (p) => {
     const st = p.state || {}, pr = st.progress || {};
     const rows = [['State', `${st.exec} (order: ${st.order})`], ['Uptime', st.exec === 'running' ? fmtDuration(st.runtime_seconds) : '–'],
-      ['Frames', fmtNum(pr.frame)], ['FPS', fmtNum(pr.fps, 1)], ['Bitrate', `${fmtNum(bitrateOf(pr))} kbit/s`], ['Speed', pr.speed != null ? `${pr.speed}×` : '–'],
+      ['Frames', fmtNum(pr.frame)], ['FPS', fmtNum(pr.fps, 1)], ['Bitrate', fmtKbit(bitrateOf(pr))], ['Speed', pr.speed != null ? `${pr.speed}×` : '–'],
       ['Dropped / duplicated', `${fmtNum(pr.drop)} / ${fmtNum(pr.dup)}`], ['CPU', `${fmtNum(st.cpu_usage, 1)} %`], ['Memory', fmtBytes(st.memory_bytes)],
       ['Created', fmtTime(p.created_at)], ['Updated', fmtTime(p.updated_at)]];
     dl.replaceChildren(...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));

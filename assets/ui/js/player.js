@@ -212,13 +212,12 @@ export class Player {
     const t0 = performance.now();
     const s = this.session = { hls: true, timer: 0, prev: null, t0 };
     this.watchFirstFrame(s);
-    const native = this.video.canPlayType('application/vnd.apple.mpegurl');
-    if (native) {
-      this.video.src = url;
-      this.stats.tech = 'HLS (native)';
-    } else {
-      const { default: Hls } = await import('/ui/vendor/hls.light.min.mjs');
-      if (!Hls.isSupported()) throw new Error('this browser can play neither WebRTC nor HLS (no Media Source Extensions)');
+    // hls.js wherever Media Source Extensions exist (it plays from the live edge and reports the
+    // codecs); the browser's own HLS (Safari on iOS) otherwise.
+    let Hls = null;
+    try { ({ default: Hls } = await import('/ui/vendor/hls.light.min.mjs')); } catch { Hls = null; }
+    if (this.session !== s) return;
+    if (Hls && Hls.isSupported()) {
       this.hls = new Hls({ enableWorker: false, lowLatencyMode: true, liveSyncDurationCount: 2 });
       this.hls.on(Hls.Events.ERROR, (_e, data) => {
         if (data.fatal) { this.setState('error'); this.showError(`HLS: ${data.details || data.type}`); }
@@ -230,6 +229,11 @@ export class Player {
       this.hls.loadSource(url);
       this.hls.attachMedia(this.video);
       this.stats.tech = 'HLS (hls.js)';
+    } else if (this.video.canPlayType('application/vnd.apple.mpegurl')) {
+      this.video.src = url;
+      this.stats.tech = 'HLS (native)';
+    } else {
+      throw new Error('this browser can play neither WebRTC nor HLS (no Media Source Extensions)');
     }
     this.cells.tech.textContent = this.stats.tech;
     this.video.play().catch(() => {});
