@@ -237,6 +237,7 @@ class Host final : public ViewerHost {
     return r >= 0;
   }
   void viewer_address(Viewer&, const Endpoint&) override {}
+  void viewer_needs_pacing() override {}  // the warm-up loop calls pace() itself
   void viewer_closed(Viewer&, std::string_view reason) override {
     std::cerr << "viewer closed: " << reason << "\n";
     ++closed;
