@@ -58,6 +58,10 @@ if [[ "${1:-}" == "--tests" ]]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  if ! python3 -c "import yaml" >/dev/null 2>&1; then
+    echo "install-deps: pip install pyyaml"
+    python3 -m pip install --quiet pyyaml
+  fi
   if ! python3 -m pytest --version >/dev/null 2>&1; then
     echo "install-deps: pip install pytest"
     python3 -m pip install --quiet pytest || apt-get install -y -qq python3-pytest >/dev/null
