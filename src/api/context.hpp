@@ -20,6 +20,9 @@ namespace dragon::metrics {
 class Registry;
 class Monitor;
 }
+namespace dragon::session {
+class Registry;
+}
 
 namespace dragon::api {
 
@@ -38,6 +41,7 @@ struct ApiContext {
   webrtc::Server* webrtc = nullptr;        // WHEP egress; null when webrtc.enable is off
   metrics::Registry* metrics = nullptr;    // every subsystem's metrics (outlives reloads)
   metrics::Monitor* monitor = nullptr;     // upstream's metric catalogue for /api/v3/metrics
+  session::Registry* sessions = nullptr;   // viewer sessions (outlives reloads); null: none collected
   bool read_only = false;
   bool auth_enabled = false;
 };
@@ -67,5 +71,6 @@ void register_whep_routes(http::Router& router, ApiContext& ctx);
 void register_metrics_routes(http::Router& router, ApiContext& ctx);
 void register_player_routes(http::Router& router, ApiContext& ctx);
 void register_ui_routes(http::Router& router, ApiContext& ctx);  // /ui/ (embedded or router.ui_path) and / → /ui/
+void register_session_routes(http::Router& router, ApiContext& ctx);  // /api/v3/session*, /api/v3/widget/process/{id}
 
 }  // namespace dragon::api

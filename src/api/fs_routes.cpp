@@ -10,6 +10,7 @@
 #include "fs/disk.hpp"
 #include "fs/mem.hpp"
 #include "fs/registry.hpp"
+#include "session/hls.hpp"
 #include "util/base64.hpp"
 #include "util/strings.hpp"
 #include "util/time.hpp"
@@ -190,21 +191,44 @@ void register_fs_routes(http::Router& router, ApiContext& ctx, fs::FilesystemReg
   mem_auth->jwt = ctx.jwt.get();
   const std::size_t max_body = body_limit(c);
 
+  // HLS sessions (session/hls.hpp): viewers of the mount's playlists and segments ("hls"), FFmpeg's
+  // uploads ("hlsingress"); absent when sessions are off or the collector is not registered.
+  std::shared_ptr<session::HlsEgress> hls;
+  std::shared_ptr<session::HlsIngress> hls_ingress;
+  if (ctx.sessions) {
+    if (auto col = ctx.sessions->get("hls")) hls = std::make_shared<session::HlsEgress>(std::move(col));
+    if (auto col = ctx.sessions->get("hlsingress")) hls_ingress = std::make_shared<session::HlsIngress>(std::move(col));
+  }
+
   // --- the /memfs mount: public reads, Basic-auth writes (also with api.read_only, as upstream) ---
   router.add(
       http::Method::Get, "/memfs/{path*}",
-      [registry](http::Request& req) {
+      [registry, hls](http::Request& req) {
         auto f = registry->get("mem");
         if (!f) return not_found(file_path(req));
-        return serve(std::move(f), file_path(req));
+        auto res = serve(std::move(f), file_path(req));
+        if (hls && res.status == 200) {
+          const auto ua = req.headers.get("User-Agent");
+          const auto d = hls->request(req.remote_ip, req.path, ua ? *ua : std::string_view{});
+          if (d.admission != session::Admission::Ok) {
+            return http::Response::error(509, {}, {std::string(session::admission_text(d.admission))});
+          }
+          hls->sent(d.session_id, req.method == http::Method::Head ? 0 : res.body.size());
+        }
+        return res;
       },
       {.access = http::Access::Public});
 
-  const auto mount_write = [registry, mem_auth](http::Request& req) {
+  const auto mount_write = [registry, mem_auth, hls_ingress](http::Request& req) {
     if (auto refused = mem_auth->check(req)) return std::move(*refused);
     auto f = registry->get("mem");
     if (!f) return not_found(file_path(req));
-    return store(std::move(f), file_path(req), std::move(req.body), req.target.empty() ? req.path : req.target);
+    const std::size_t size = req.body.size();
+    std::string playlist;
+    if (hls_ingress && session::hls_kind(req.path) == session::HlsKind::Playlist) playlist = req.body;
+    auto res = store(std::move(f), file_path(req), std::move(req.body), req.target.empty() ? req.path : req.target);
+    if (hls_ingress && res.status < 300) hls_ingress->uploaded(req.remote_ip, req.path, size, playlist);
+    return res;
   };
   // The precheck answers 401 before the body is read (Expect: 100-continue); the handler checks
   // again because Service::handle does not run prechecks.

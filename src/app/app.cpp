@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "api/context.hpp"
@@ -21,6 +22,7 @@
 #include "process/reactor.hpp"
 #include "ffmpeg/placeholders.hpp"
 #include "restream/registry.hpp"
+#include "session/registry.hpp"
 #include "util/build_info.hpp"
 #include "util/random.hpp"
 #include "app/monitor_sources.hpp"
@@ -118,6 +120,40 @@ webrtc::ServerOptions webrtc_options(const config::Config& c) {
   o.ice_timeout = std::chrono::seconds(c.get_uint("webrtc.ice_timeout_seconds"));
   o.gop_cache = c.get_bool("webrtc.gop_cache");
   return o;
+}
+
+// ---- sessions (session/registry.hpp) ----
+// Collectors as upstream registers them when sessions.enable: "hls" (viewers of /memfs), "hlsingress"
+// (FFmpeg's uploads: 30 s, no limits, loopback counted), "http" (all traffic as one session "HTTP");
+// "webrtc" while the WebRTC server runs (its viewers, reference = process id). max_bitrate_mbit is
+// checked against the summed egress of hls and webrtc (http and hlsingress are not limited).
+void configure_sessions(session::Registry& r, const config::Config& c, bool webrtc) {
+  std::map<std::string, session::CollectorConfig> want;
+  if (c.get_bool("sessions.enable")) {
+    session::CollectorConfig viewers;
+    viewers.max_sessions = c.get_uint("sessions.max_sessions");
+    viewers.max_tx_bitrate = static_cast<double>(c.get_uint("sessions.max_bitrate_mbit")) * 1024.0 * 1024.0;
+    viewers.ip_ignorelist = c.get_strings("sessions.ip_ignorelist");
+    viewers.session_timeout = std::chrono::seconds(std::max<std::int64_t>(1, c.get_int("sessions.session_timeout_sec")));
+    want["hls"] = viewers;
+    if (webrtc) want["webrtc"] = viewers;
+    session::CollectorConfig http = viewers;
+    http.max_sessions = 0;
+    http.max_tx_bitrate = 0;
+    http.limited = false;
+    want["http"] = http;
+    session::CollectorConfig ingress;
+    ingress.limited = false;
+    ingress.session_timeout = std::chrono::seconds(30);
+    want["hlsingress"] = ingress;
+  }
+  for (const auto& name : r.names()) {
+    if (!want.count(name)) r.remove(name);
+  }
+  for (auto& [name, cfg] : want) r.add(name, std::move(cfg));
+  const auto db_dir = std::filesystem::absolute(c.get_string("db.dir")).lexically_normal().string();
+  r.set_persistence(c.get_bool("sessions.persist") ? db_dir + "/sessions.json" : std::string(),
+                    std::chrono::seconds(std::max<std::int64_t>(0, c.get_int("sessions.persist_interval_sec"))));
 }
 
 // HTTP requests by route group (a fixed set, never the raw path) and status.
@@ -235,7 +271,19 @@ bool App::start_services() {
   }
   s->reactor = std::make_unique<process::Reactor>();
   if (cfg->get_bool("webrtc.enable")) {
-    s->webrtc = std::make_unique<webrtc::Server>(webrtc_options(*cfg));
+    auto wo = webrtc_options(*cfg);
+    auto* sessions = sessions_.get();  // "webrtc" is registered by configure_sessions before any viewer arrives
+    wo.session_open = [sessions](const std::string& rid, const std::string& pid) {
+      auto c = sessions->get("webrtc");
+      return !c || c->open(rid, pid, "whep:" + pid, "") == session::Admission::Ok;
+    };
+    wo.session_bytes = [sessions](const std::string& rid, std::uint64_t total) {
+      if (auto c = sessions->get("webrtc")) c->egress_total(rid, total);
+    };
+    wo.session_close = [sessions](const std::string& rid) {
+      if (auto c = sessions->get("webrtc")) c->close(rid);
+    };
+    s->webrtc = std::make_unique<webrtc::Server>(std::move(wo));
     try {
       s->webrtc->start();
     } catch (const std::exception& e) {
@@ -246,6 +294,23 @@ bool App::start_services() {
     s->webrtc_metrics = std::make_unique<webrtc::ServerMetrics>(*metrics_, *s->webrtc);
   }
   s->ctx.metrics = metrics_.get();
+  try {
+    configure_sessions(*sessions_, *cfg, s->webrtc != nullptr);
+  } catch (const std::exception& e) {
+    log::error("Sessions", "Invalid session settings", {{"error", e.what()}});
+    return false;
+  }
+  if (!sessions_loaded_) {
+    sessions_loaded_ = true;
+    try {
+      sessions_->load();
+    } catch (const std::exception& e) {
+      // Never overwrite a history we could not read: persistence stays off for this run.
+      log::error("Sessions", "Cannot read the session history; not persisting it", {{"error", e.what()}});
+      sessions_->set_persistence({}, std::chrono::seconds(0));
+    }
+  }
+  s->ctx.sessions = sessions_.get();
   try {
     auto ro = registry_options(*cfg, ffmpeg_binary);
     if (s->webrtc) {
@@ -269,7 +334,7 @@ bool App::start_services() {
     return false;
   }
   s->ctx.registry = s->registry.get();
-  s->monitor = make_monitor(*cfg, started_, *s->registry, *filesystems_, s->webrtc.get());
+  s->monitor = make_monitor(*cfg, started_, *s->registry, *filesystems_, sessions_.get());
   s->ctx.monitor = s->monitor.get();
   s->prometheus = metrics_.get();
   s->prometheus_collector = add_upstream_prometheus(*metrics_, *s->monitor, *s->registry);
@@ -295,10 +360,17 @@ bool App::start_services() {
   so.cors.push_back({"/memfs", cfg->get_strings("storage.cors.origins")});
   so.cors.push_back({"/", cfg->get_strings("storage.cors.origins")});
   auto http_metrics = std::make_shared<HttpMetrics>(*metrics_);
+  auto http_sessions = sessions_->get("http");  // upstream's one aggregate session "HTTP"
   s->service = std::make_unique<http::Service>(
       s->router, std::move(so), api::make_authorizer(s->ctx),
-      [http_metrics](const http::Request& req, const http::Response& res, std::chrono::steady_clock::duration d) {
+      [http_metrics, http_sessions](const http::Request& req, const http::Response& res,
+                                    std::chrono::steady_clock::duration d) {
         http_metrics->observe(req.path, res.status, d);
+        if (http_sessions && http_sessions->collectable(req.remote_ip)) {
+          if (!http_sessions->is_active("HTTP")) http_sessions->open("HTTP", "", "any", "any");
+          http_sessions->ingress("HTTP", req.body.size());
+          http_sessions->egress("HTTP", res.file ? res.file->length : res.body.size());
+        }
         if (!log::enabled(log::Level::Debug)) return;
         log::debug("HTTP", "Request", {{"method", std::string(http::method_name(req.method))},
                                        {"path", req.path},
@@ -391,6 +463,8 @@ int App::run() {
   if (store_->created_file()) log::info("Core", "Created config file with defaults", {{"path", path}});
 
   metrics_ = std::make_unique<metrics::Registry>();
+  sessions_ = std::make_unique<session::Registry>();
+  sessions_->start();  // expires idle sessions, saves the history every sessions.persist_interval_sec
   filesystems_ = std::make_unique<fs::FilesystemRegistry>();
   filesystems_->start();
   if (!start_services()) return 1;
@@ -421,6 +495,11 @@ int App::run() {
   }
   stop_services();
   filesystems_->stop();
+  try {
+    sessions_->stop();  // final save of the history (sessions.persist)
+  } catch (const std::exception& e) {
+    log::error("Sessions", "Cannot save the session history", {{"error", e.what()}});
+  }
   log::info("Core", "Stopped");
   return exit_code;
 }

@@ -15,6 +15,9 @@ class Registry;
 namespace dragon::fs {
 class FilesystemRegistry;
 }
+namespace dragon::session {
+class Registry;
+}
 
 namespace dragon::app {
 
@@ -41,6 +44,9 @@ class App {
   std::unique_ptr<metrics::Registry> metrics_;  // survives reloads: counters keep counting
   // Outlives service restarts: memfs contents survive a config reload, as upstream.
   std::unique_ptr<fs::FilesystemRegistry> filesystems_;
+  // Survives reloads too: viewers keep their sessions, the history stays (persisted if configured).
+  std::unique_ptr<session::Registry> sessions_;
+  bool sessions_loaded_ = false;
   std::unique_ptr<Services> services_;
   std::atomic<bool> reload_requested_{false};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

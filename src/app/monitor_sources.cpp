@@ -5,7 +5,7 @@
 #include "fs/registry.hpp"
 #include "metrics/system_source.hpp"
 #include "restream/registry.hpp"
-#include "webrtc/server.hpp"
+#include "session/registry.hpp"
 
 namespace dragon::app {
 
@@ -28,7 +28,7 @@ const char* const k_states[] = {"finished", "starting", "running", "finishing", 
 
 std::unique_ptr<metrics::Monitor> make_monitor(const config::Config& c, std::chrono::steady_clock::time_point started,
                                                restream::Registry& processes, fs::FilesystemRegistry& filesystems,
-                                               webrtc::Server* webrtc) {
+                                               session::Registry* sessions) {
   metrics::Monitor::Options o;
   o.history = c.get_bool("metrics.enable");
   o.range = std::chrono::seconds(std::max<std::int64_t>(1, c.get_int("metrics.range_sec")));
@@ -91,16 +91,8 @@ std::unique_ptr<metrics::Monitor> make_monitor(const config::Config& c, std::chr
         }
       });
 
-  // Sessions: WebRTC viewers are the sessions of the "webrtc" collector (HLS, RTMP, SRT come with
-  // their servers). Bitrates are computed between two samples.
-  struct Rate {
-    std::mutex mu;
-    std::chrono::steady_clock::time_point at{};
-    std::uint64_t tx = 0;
-    double bitrate = 0;
-  };
-  auto rate = std::make_shared<Rate>();
-  const auto max_viewers = static_cast<double>(c.get_uint("webrtc.max_viewers"));
+  // Sessions: every collector of the session registry (hls, hlsingress, http, webrtc; rtmp and srt
+  // come with their servers).
   monitor->add(
       {{"session_total", "Sessions since start", {"collector"}},
        {"session_limit", "Maximum concurrent sessions, 0 for unlimited", {"collector"}},
@@ -111,36 +103,25 @@ std::unique_ptr<metrics::Monitor> make_monitor(const config::Config& c, std::chr
        {"session_txbitrate", "Send bitrate of all sessions in bit/s", {"collector"}},
        {"session_maxrxbitrate", "Receive bitrate limit in bit/s, 0 for none", {"collector"}},
        {"session_maxtxbitrate", "Send bitrate limit in bit/s, 0 for none", {"collector"}}},
-      [webrtc, rate, max_viewers](std::vector<MonitorSample>& out) {
-        if (!webrtc) return;
-        const auto counters = webrtc->counters();
-        const auto now = std::chrono::steady_clock::now();
-        double bitrate = 0;
-        {
-          std::lock_guard lock(rate->mu);
-          const double dt = std::chrono::duration<double>(now - rate->at).count();
-          if (rate->at != std::chrono::steady_clock::time_point{} && dt >= 0.5) {
-            rate->bitrate = counters.bytes_out >= rate->tx ? 8.0 * static_cast<double>(counters.bytes_out - rate->tx) / dt : 0;
-            rate->at = now;
-            rate->tx = counters.bytes_out;
-          } else if (rate->at == std::chrono::steady_clock::time_point{}) {
-            rate->at = now;
-            rate->tx = counters.bytes_out;
+      [sessions](std::vector<MonitorSample>& out) {
+        // The session registry's collectors (hls, hlsingress, http, webrtc, ...).
+        if (sessions) {
+          for (const auto& name : sessions->names()) {
+            const auto collector = sessions->get(name);
+            if (!collector) continue;
+            const auto t = collector->totals();
+            const Labels l = {{"collector", name}};
+            out.push_back({"session_total", l, static_cast<double>(t.sessions_total)});
+            out.push_back({"session_limit", l, static_cast<double>(t.max_sessions)});
+            out.push_back({"session_active", l, static_cast<double>(t.active)});
+            out.push_back({"session_rxbytes", l, static_cast<double>(t.rx_bytes)});
+            out.push_back({"session_txbytes", l, static_cast<double>(t.tx_bytes)});
+            out.push_back({"session_rxbitrate", l, t.rx_bitrate});
+            out.push_back({"session_txbitrate", l, t.tx_bitrate});
+            out.push_back({"session_maxrxbitrate", l, 0});
+            out.push_back({"session_maxtxbitrate", l, t.max_tx_bitrate});
           }
-          bitrate = rate->bitrate;
         }
-        const Labels l = {{"collector", "webrtc"}};
-        const auto total = counters.viewers_active + counters.ended_deleted + counters.ended_bye + counters.ended_process_stopped +
-                           counters.ended_consent_expired + counters.ended_ice_timeout + counters.ended_dtls_failed;
-        out.push_back({"session_total", l, static_cast<double>(total)});
-        out.push_back({"session_limit", l, max_viewers});
-        out.push_back({"session_active", l, static_cast<double>(counters.viewers_active)});
-        out.push_back({"session_rxbytes", l, 0});
-        out.push_back({"session_txbytes", l, static_cast<double>(counters.bytes_out)});
-        out.push_back({"session_rxbitrate", l, 0});
-        out.push_back({"session_txbitrate", l, bitrate});
-        out.push_back({"session_maxrxbitrate", l, 0});
-        out.push_back({"session_maxtxbitrate", l, 0});
       });
   return monitor;
 }

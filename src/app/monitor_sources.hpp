@@ -13,15 +13,15 @@ class FilesystemRegistry;
 namespace dragon::restream {
 class Registry;
 }
-namespace dragon::webrtc {
-class Server;
+namespace dragon::session {
+class Registry;
 }
 
 namespace dragon::app {
 
 std::unique_ptr<metrics::Monitor> make_monitor(const config::Config& c, std::chrono::steady_clock::time_point started,
                                                restream::Registry& processes, fs::FilesystemRegistry& filesystems,
-                                               webrtc::Server* webrtc);
+                                               session::Registry* sessions = nullptr);
 
 // Registers the upstream-named Prometheus families (uptime_seconds, cpu_*_time_percent, ffmpeg_*,
 // filesystem_*, session_*) and dragonfork_process_restarts_total{reason} as a collector reading the

@@ -341,6 +341,12 @@ class Server::Impl final : public ViewerHost {
 
     ViewerConfig cfg;
     cfg.resource_id = random_hex(16);
+    if (options_.session_open && !options_.session_open(cfg.resource_id, id)) {
+      return {503,
+              "process " + id + ": the server's session limit is reached (sessions.max_sessions or "
+              "sessions.max_bitrate_mbit)",
+              "", ""};
+    }
     cfg.process_id = id;
     do {
       cfg.local_ufrag = util::random_alnum(8);
@@ -450,6 +456,8 @@ class Server::Impl final : public ViewerHost {
       list.erase(std::remove(list.begin(), list.end(), rid), list.end());
     }
     const auto& st = v.stats();
+    if (options_.session_bytes) options_.session_bytes(rid, st.bytes_sent);
+    if (options_.session_close) options_.session_close(rid);
     retired_.packets_sent += st.packets_sent;
     retired_.bytes_sent += st.bytes_sent;
     retired_.nacks += st.nacks;
@@ -544,6 +552,7 @@ class Server::Impl final : public ViewerHost {
       Viewer& v = *e->viewer;
       if (e->closing) continue;
       v.housekeeping(now);
+      if (options_.session_bytes) options_.session_bytes(rid, v.stats().bytes_sent);  // keeps the session alive
       if (!e->counted_connected) {
         if (auto ttk = v.time_to_first_keyframe()) {
           e->counted_connected = true;

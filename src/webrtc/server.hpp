@@ -25,6 +25,10 @@ struct ServerOptions {
   std::chrono::seconds ice_timeout{10};     // ICE+DTLS must complete within; consent expiry
   bool gop_cache = true;
   std::chrono::milliseconds media_wait{4000};  // how long a POST waits for a just-started process's media
+  // Viewer sessions (app wires them to the session registry's "webrtc" collector); called on the loop.
+  std::function<bool(const std::string& resource_id, const std::string& process_id)> session_open;  // false: refuse
+  std::function<void(const std::string& resource_id, std::uint64_t bytes_sent_total)> session_bytes;
+  std::function<void(const std::string& resource_id)> session_close;
 };
 
 // The loopback ports FFmpeg sends its legs to (RTCP on port + 1), and where FFmpeg writes the legs'

@@ -248,6 +248,9 @@ def test_three_viewers_one_killed_without_delete(make_server):
     assert len(after) == 2
     for v in after:
         assert v["packets"] > before[v["resource"]], (before, after)
+    # The viewers are sessions of the "webrtc" collector, referenced by the process id.
+    active = s.get("/api/v3/session/active?collectors=webrtc", token=token).json()["webrtc"]
+    assert len(active) == 2 and all(a["reference"] == "three" for a in active), active
     m = s.get("/metrics").body.decode()
     assert re.search(r'dragonfork_webrtc_sessions_ended_total\{[^}]*reason="consent_expired"\} 1\n', m), m
     assert re.search(r'dragonfork_webrtc_sessions_active\{[^}]*\} 2\n', m), m
