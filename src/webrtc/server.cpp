@@ -78,6 +78,16 @@ std::string random_hex(std::size_t bytes) {
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+void add_stats(ViewerStats& into, const ViewerStats& from) {
+  into.packets_sent += from.packets_sent;
+  into.bytes_sent += from.bytes_sent;
+  into.nacks += from.nacks;
+  into.retransmits += from.retransmits;
+  into.plis += from.plis;
+  into.firs += from.firs;
+  into.send_drops += from.send_drops;
+}
+
 }  // namespace
 
 struct Stream {
@@ -300,6 +310,14 @@ class Server::Impl final : public ViewerHost {
   }
 
   // ---- WHEP ------------------------------------------------------------------------------------
+  std::string unique_ufrag() const {
+    std::string ufrag;
+    do {
+      ufrag = util::random_alnum(8);
+    } while (by_ufrag_.count(ufrag));
+    return ufrag;
+  }
+
   struct Readiness {
     bool stream = false;
     bool ready = false;
@@ -348,9 +366,7 @@ class Server::Impl final : public ViewerHost {
               "", ""};
     }
     cfg.process_id = id;
-    do {
-      cfg.local_ufrag = util::random_alnum(8);
-    } while (by_ufrag_.count(cfg.local_ufrag));
+    cfg.local_ufrag = unique_ufrag();
     cfg.local_pwd = util::random_alnum(24);
     cfg.remote_ufrag = negotiation.ice_ufrag;
     cfg.remote_pwd = negotiation.ice_pwd;
@@ -418,10 +434,7 @@ class Server::Impl final : public ViewerHost {
     if (!valid_ice_ufrag(frag.ice_ufrag) || !valid_ice_pwd(frag.ice_pwd)) {
       return {400, "ICE restart fragment needs a valid a=ice-ufrag and a=ice-pwd", "", ""};
     }
-    std::string ufrag;
-    do {
-      ufrag = util::random_alnum(8);
-    } while (by_ufrag_.count(ufrag));
+    const std::string ufrag = unique_ufrag();
     const std::string pwd = util::random_alnum(24);
     by_ufrag_.erase(vc.local_ufrag);
     e.viewer->restart_ice(ufrag, pwd, frag.ice_ufrag, frag.ice_pwd);
@@ -458,13 +471,7 @@ class Server::Impl final : public ViewerHost {
     const auto& st = v.stats();
     if (options_.session_bytes) options_.session_bytes(rid, st.bytes_sent);
     if (options_.session_close) options_.session_close(rid);
-    retired_.packets_sent += st.packets_sent;
-    retired_.bytes_sent += st.bytes_sent;
-    retired_.nacks += st.nacks;
-    retired_.retransmits += st.retransmits;
-    retired_.plis += st.plis;
-    retired_.firs += st.firs;
-    retired_.send_drops += st.send_drops;
+    add_stats(retired_, st);
     counters_.viewers_active = viewers_.size();
     log::info("WebRTC", "Viewer left", {{"id", entry->process_id}, {"resource", rid.substr(0, 8)},
                                         {"reason", std::string(reason)},
@@ -614,23 +621,15 @@ class Server::Impl final : public ViewerHost {
 
   ServerCounters read_counters() {
     ServerCounters c = counters_;
-    c.packets_out = retired_.packets_sent;
-    c.bytes_out = retired_.bytes_sent;
-    c.nacks = retired_.nacks;
-    c.retransmits = retired_.retransmits;
-    c.plis = retired_.plis;
-    c.firs = retired_.firs;
-    c.send_drops = retired_.send_drops;
-    for (auto& [rid, e] : viewers_) {
-      const auto& st = e->viewer->stats();
-      c.packets_out += st.packets_sent;
-      c.bytes_out += st.bytes_sent;
-      c.nacks += st.nacks;
-      c.retransmits += st.retransmits;
-      c.plis += st.plis;
-      c.firs += st.firs;
-      c.send_drops += st.send_drops;
-    }
+    ViewerStats sum = retired_;  // viewers gone, plus those still here
+    for (auto& [rid, e] : viewers_) add_stats(sum, e->viewer->stats());
+    c.packets_out = sum.packets_sent;
+    c.bytes_out = sum.bytes_sent;
+    c.nacks = sum.nacks;
+    c.retransmits = sum.retransmits;
+    c.plis = sum.plis;
+    c.firs = sum.firs;
+    c.send_drops = sum.send_drops;
     c.setup_seconds.swap(setup_samples_);
     return c;
   }

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SHARED, free_port, request
+from conftest import REPO, free_port, request
+from test_processes import wait_for
 
 AIORTC_PYTHON = "/usr/bin/python3"
 CLIENT = REPO / "tests" / "peers" / "whep_aiortc_client.py"
@@ -62,16 +63,6 @@ def webrtc_process(pid, video_input=None, audio=True, webrtc=None, extra=None):
     cfg.update(extra or {})
     return cfg
 
-
-def wait_for(pred, timeout=10.0, step=0.1):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(step)
-    return last
 
 
 def aiortc(url, token, *args, timeout=60):
