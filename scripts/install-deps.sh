@@ -67,3 +67,22 @@ if [[ "${1:-}" == "--tests" ]]; then
     python3 -m pip install --quiet pytest || apt-get install -y -qq python3-pytest >/dev/null
   fi
 fi
+
+# Peers for the benchmarks in bench/ (not needed by the tests): nginx for the HLS comparison and
+# nginx's RTMP module for the relay comparison.
+if [[ "${1:-}" == "--bench" ]]; then
+  BENCH_PACKAGES=(nginx libnginx-mod-rtmp wrk)
+  missing=()
+  for p in "${BENCH_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+      echo "install-deps: missing Debian bench packages: ${missing[*]} (run as root to install them)" >&2
+      exit 1
+    fi
+    echo "install-deps: installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi

@@ -23,6 +23,9 @@ class Monitor;
 namespace dragon::session {
 class Registry;
 }
+namespace dragon::fs {
+class FilesystemRegistry;
+}
 
 namespace dragon::api {
 
@@ -42,6 +45,7 @@ struct ApiContext {
   metrics::Registry* metrics = nullptr;    // every subsystem's metrics (outlives reloads)
   metrics::Monitor* monitor = nullptr;     // upstream's metric catalogue for /api/v3/metrics
   session::Registry* sessions = nullptr;   // viewer sessions (outlives reloads); null: none collected
+  fs::FilesystemRegistry* filesystems = nullptr;  // mem, disk, S3 (outlives reloads)
   bool read_only = false;
   bool auth_enabled = false;
 };
@@ -70,7 +74,7 @@ void register_skills_routes(http::Router& router, ApiContext& ctx);
 void register_whep_routes(http::Router& router, ApiContext& ctx);
 void register_metrics_routes(http::Router& router, ApiContext& ctx);
 void register_player_routes(http::Router& router, ApiContext& ctx);
-void register_ui_routes(http::Router& router, ApiContext& ctx);  // /ui/ (embedded or router.ui_path) and / → /ui/
+void register_ui_routes(http::Router& router, ApiContext& ctx);  // /ui/ (embedded or router.ui_path)
 void register_session_routes(http::Router& router, ApiContext& ctx);  // /api/v3/session*, /api/v3/widget/process/{id}
 
 }  // namespace dragon::api

@@ -1,6 +1,6 @@
 // GET /ui/...: the web UI (a single-page app of plain ES modules), served from the binary, or from
 // the folder router.ui_path names (e.g. a Restreamer UI build), as upstream does. GET / redirects
-// to /ui/ (the disk filesystem mounted at / takes over once it serves an index.html).
+// to /ui/ while the disk filesystem mounted at / has no index.html (mount_routes.cpp).
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -129,16 +129,6 @@ void register_ui_routes(http::Router& router, ApiContext& ctx) {
         auto index = assets::find("ui/index.html");
         if (!index) return http::Response::error(404, "File not found", {"the UI is not embedded in this build"});
         return file_response(req, "index.html", std::string(*index));
-      },
-      {.access = http::Access::Public});
-
-  router.add(
-      http::Method::Get, "/",
-      [](http::Request&) {
-        http::Response r = http::Response::empty(302);
-        r.headers.set("Location", "/ui/");
-        r.headers.set("Cache-Control", "no-store");
-        return r;
       },
       {.access = http::Access::Public});
 }

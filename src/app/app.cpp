@@ -311,6 +311,7 @@ bool App::start_services() {
     }
   }
   s->ctx.sessions = sessions_.get();
+  s->ctx.filesystems = filesystems_.get();
   try {
     auto ro = registry_options(*cfg, ffmpeg_binary);
     if (s->webrtc) {
@@ -369,7 +370,7 @@ bool App::start_services() {
         if (http_sessions && http_sessions->collectable(req.remote_ip)) {
           if (!http_sessions->is_active("HTTP")) http_sessions->open("HTTP", "", "any", "any");
           http_sessions->ingress("HTTP", req.body.size());
-          http_sessions->egress("HTTP", res.file ? res.file->length : res.body.size());
+          http_sessions->egress("HTTP", res.body_size());
         }
         if (!log::enabled(log::Level::Debug)) return;
         log::debug("HTTP", "Request", {{"method", std::string(http::method_name(req.method))},

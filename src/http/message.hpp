@@ -65,11 +65,19 @@ struct FileBody {
   std::uint64_t length = 0;
 };
 
+// A slice of an immutable in-memory file (memfs, the disk cache) sent without copying it.
+struct SharedBody {
+  std::shared_ptr<const std::string> data;
+  std::size_t offset = 0;
+  std::size_t length = 0;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;
   std::optional<FileBody> file;
+  std::optional<SharedBody> shared;
   // Sent only after this delay (e.g. failed logins), without blocking a thread.
   std::chrono::milliseconds delay{0};
   // When set, the server runs this on its blocking-work pool and sends what it returns instead
@@ -87,6 +95,13 @@ struct Response {
   static Response error_detail(int status, const std::string& detail) { return error(status, {}, {detail}); }
   static Response empty(int status);
   static Response deferred(std::function<Response()> work);
+
+  // Bytes of the body as sent (whichever of body, file or shared carries it).
+  std::uint64_t body_size() const {
+    if (file) return file->length;
+    if (shared) return shared->length;
+    return body.size();
+  }
 };
 
 std::string_view status_text(int status);

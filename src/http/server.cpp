@@ -14,6 +14,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <charconv>
 #include <limits>
@@ -333,17 +336,60 @@ awaitable<bool> Server::Impl::serve_one(Stream& stream, beast::flat_buffer& buff
   const bool head_only = req.method == Method::Head;
   const bool no_body = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
   lowest.expires_after(opt.write_timeout);
-  if (res.file && !head_only && !no_body) {
-    bhttp::response<bhttp::file_body> out{static_cast<bhttp::status>(res.status), req.version == 10 ? 10u : 11u};
+  if ((res.file || res.shared) && !head_only && !no_body) {
+    // Header first, then the body slice by slice through a buffer_body: shared buffers go out
+    // without a copy, files are read with pread from their offset (Range requests).
+    bhttp::response<bhttp::buffer_body> out{static_cast<bhttp::status>(res.status), req.version == 10 ? 10u : 11u};
     for (const auto& [k, v] : res.headers.items()) out.insert(k, v);
-    out.body().open(res.file->path.c_str(), beast::file_mode::scan, ec);
-    if (ec) {
-      co_await write_plain_error(stream, 500, "cannot open file");
-      co_return false;
-    }
     out.keep_alive(keep_alive);
-    out.prepare_payload();
-    co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
+    out.content_length(res.body_size());
+    out.body().data = nullptr;
+    out.body().more = true;
+    bhttp::response_serializer<bhttp::buffer_body> sr{out};
+    int fd = -1;
+    if (res.file) {
+      fd = ::open(res.file->path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        co_await write_plain_error(stream, 500, "cannot open file");
+        co_return false;
+      }
+    }
+    struct FdCloser {
+      int fd;
+      ~FdCloser() {
+        if (fd >= 0) ::close(fd);
+      }
+    } closer{fd};
+    co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+    std::uint64_t offset = res.file ? res.file->offset : res.shared->offset;
+    std::uint64_t remaining = res.body_size();
+    std::vector<char> chunk(res.file ? std::min<std::uint64_t>(remaining, 256 * 1024) : 0);
+    while (!ec && remaining > 0) {
+      std::size_t n = 0;
+      if (res.file) {
+        const auto r = ::pread(fd, chunk.data(), std::min<std::uint64_t>(remaining, chunk.size()),
+                               static_cast<off_t>(offset));
+        if (r <= 0) co_return false;  // the file shrank or failed under us: the length is promised
+        n = static_cast<std::size_t>(r);
+        out.body().data = chunk.data();
+      } else {
+        n = static_cast<std::size_t>(remaining);
+        out.body().data = const_cast<char*>(res.shared->data->data() + offset);
+      }
+      out.body().size = n;
+      offset += n;
+      remaining -= n;
+      out.body().more = remaining > 0;
+      lowest.expires_after(opt.write_timeout);
+      co_await bhttp::async_write(stream, sr, asio::redirect_error(use_awaitable, ec));
+      if (ec == bhttp::error::need_buffer) ec = {};
+    }
+    if (!ec && !sr.is_done()) {
+      out.body().data = nullptr;
+      out.body().size = 0;
+      out.body().more = false;
+      co_await bhttp::async_write(stream, sr, asio::redirect_error(use_awaitable, ec));
+    }
   } else {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), req.version == 10 ? 10u : 11u};
     for (const auto& [k, v] : res.headers.items()) out.insert(k, v);
@@ -351,8 +397,7 @@ awaitable<bool> Server::Impl::serve_one(Stream& stream, beast::flat_buffer& buff
     if (no_body) {
       out.erase(bhttp::field::content_length);
     } else {
-      const std::uint64_t length = res.file ? res.file->length : res.body.size();
-      out.content_length(length);
+      out.content_length(res.body_size());
       if (!head_only) out.body() = std::move(res.body);
     }
     bhttp::response_serializer<bhttp::string_body> sr{out};

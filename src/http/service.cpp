@@ -187,7 +187,7 @@ void Service::finish(const Request& req, Response& res, std::chrono::steady_cloc
       res.headers.add("Vary", "Origin");
     }
   }
-  if (options_.gzip && !res.file && res.body.size() >= 1000 && !res.headers.has("Content-Encoding") &&
+  if (options_.gzip && !res.file && !res.shared && res.body.size() >= 1000 && !res.headers.has("Content-Encoding") &&
       compressible(req, res)) {
     res.headers.add("Vary", "Accept-Encoding");
     if (accepts_gzip(req)) {

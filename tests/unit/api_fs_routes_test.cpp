@@ -3,7 +3,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
+#include <thread>
 
 #include "api/context.hpp"
 #include "api/fs_routes.hpp"
@@ -71,6 +73,21 @@ struct FsRoutesFixture : ::testing::Test {
     if (res.offload) res = res.offload();  // disk work runs on the server's blocking pool
     return res;
   }
+  // What the server would send as the body, wherever the response carries it.
+  static std::string body_of(const http::Response& res) {
+    if (res.shared) return res.shared->data->substr(res.shared->offset, res.shared->length);
+    if (res.file) {
+      std::ifstream in(res.file->path, std::ios::binary);
+      std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      return all.substr(res.file->offset, res.file->length);
+    }
+    return res.body;
+  }
+  void write_disk(const std::string& rel, const std::string& data) {
+    const auto p = dir / "data" / rel;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << data;
+  }
 };
 
 }  // namespace
@@ -112,7 +129,7 @@ TEST_F(FsRoutesFixture, MemfsPutGetDelete) {
   auto get = request(http::Method::Get, "/memfs/ch/live.m3u8");  // public
   res = call(get);
   EXPECT_EQ(res.status, 200);
-  EXPECT_EQ(res.body, "#EXTM3U\n#EXT-X-VERSION:3\n");
+  EXPECT_EQ(body_of(res), "#EXTM3U\n#EXT-X-VERSION:3\n");
   EXPECT_EQ(res.headers.get("Content-Type").value_or(""), "application/vnd.apple.mpegurl");
   EXPECT_EQ(res.headers.get("Cache-Control").value_or(""), "no-cache");
   EXPECT_TRUE(std::regex_match(std::string(res.headers.get("Last-Modified").value_or("")),
@@ -283,6 +300,182 @@ TEST_F(FsRoutesFixture, RoutesAreDocumentedInOpenApi) {
     for (auto& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     EXPECT_TRUE(doc["paths"].contains(path) && doc["paths"][path].contains(method))
         << method << " " << path << " is not in assets/swagger/openapi.json";
+  }
+}
+
+TEST_F(FsRoutesFixture, RangeRequestsOnEveryMount) {
+  std::string data;
+  for (int i = 0; i < 1000; ++i) data.push_back(static_cast<char>('a' + i % 26));
+  ASSERT_TRUE(registry.get("mem")->write("/v.mp4", data));
+  write_disk("v.mp4", data);
+  for (const char* path : {"/memfs/v.mp4", "/v.mp4", "/api/v3/fs/disk/v.mp4", "/api/v3/fs/mem/v.mp4"}) {
+    SCOPED_TRACE(path);
+    auto get = request(http::Method::Get, path);
+    bearer(get);
+    auto res = call(get);
+    ASSERT_EQ(res.status, 200);
+    EXPECT_EQ(body_of(res), data);
+    EXPECT_EQ(res.headers.get("Accept-Ranges").value_or(""), "bytes");
+
+    get.headers.set("Range", "bytes=10-19");
+    res = call(get);
+    ASSERT_EQ(res.status, 206);
+    EXPECT_EQ(body_of(res), data.substr(10, 10));
+    EXPECT_EQ(res.body_size(), 10u);
+    EXPECT_EQ(res.headers.get("Content-Range").value_or(""), "bytes 10-19/1000");
+
+    get.headers.set("Range", "bytes=-3");
+    res = call(get);
+    ASSERT_EQ(res.status, 206);
+    EXPECT_EQ(body_of(res), data.substr(997));
+
+    get.headers.set("Range", "bytes=1000-");
+    res = call(get);
+    EXPECT_EQ(res.status, 416);
+    EXPECT_EQ(res.headers.get("Content-Range").value_or(""), "bytes */1000");
+
+    get.headers.set("Range", "bytes=0-1,5-6");  // several ranges: the whole file
+    EXPECT_EQ(call(get).status, 200);
+
+    // If-Range with another validator: the whole (changed) file, not a slice of it.
+    get.headers.set("Range", "bytes=0-1");
+    get.headers.set("If-Range", "\"other\"");
+    EXPECT_EQ(call(get).status, 200);
+    get.headers.remove("If-Range");
+    get.headers.remove("Range");
+
+    auto head = request(http::Method::Head, path);
+    bearer(head);
+    head.headers.set("Range", "bytes=10-19");
+    res = call(head);
+    EXPECT_EQ(res.status, 200);  // ranges are for GET
+  }
+}
+
+TEST_F(FsRoutesFixture, ConditionalRequestsAnswer304) {
+  ASSERT_TRUE(registry.get("mem")->write("/s.ts", "segment"));
+  write_disk("s.ts", "segment");
+  for (const char* path : {"/memfs/s.ts", "/s.ts"}) {
+    SCOPED_TRACE(path);
+    auto get = request(http::Method::Get, path);
+    auto res = call(get);
+    ASSERT_EQ(res.status, 200);
+    const std::string etag(res.headers.get("ETag").value_or(""));
+    const std::string modified(res.headers.get("Last-Modified").value_or(""));
+    ASSERT_TRUE(etag.size() > 2 && etag.front() == '"' && etag.back() == '"') << etag;
+    get.headers.set("If-None-Match", "\"nope\", " + etag);
+    res = call(get);
+    EXPECT_EQ(res.status, 304);
+    EXPECT_EQ(res.body_size(), 0u);
+    EXPECT_EQ(res.headers.get("ETag").value_or(""), etag);
+    get.headers.set("If-None-Match", "\"nope\"");
+    EXPECT_EQ(call(get).status, 200);
+    get.headers.remove("If-None-Match");
+    get.headers.set("If-Modified-Since", modified);
+    EXPECT_EQ(call(get).status, 304);
+    get.headers.set("If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT");
+    EXPECT_EQ(call(get).status, 200);
+    get.headers.set("If-Modified-Since", "not a date");
+    EXPECT_EQ(call(get).status, 200);
+  }
+}
+
+TEST_F(FsRoutesFixture, DiskMountServesFilesIndexAndRedirects) {
+  auto root = request(http::Method::Get, "/");
+  auto res = call(root);
+  EXPECT_EQ(res.status, 302);  // no index.html yet: the embedded UI
+  EXPECT_EQ(res.headers.get("Location").value_or(""), "/ui/");
+
+  write_disk("index.html", "<h1>home</h1>");
+  write_disk("docs/index.html", "<h1>docs</h1>");
+  write_disk("noext", "plain");
+  res = call(root);
+  ASSERT_EQ(res.status, 200);
+  EXPECT_EQ(body_of(res), "<h1>home</h1>");
+  EXPECT_EQ(res.headers.get("Content-Type").value_or(""), "text/html; charset=utf-8");
+  auto docs = request(http::Method::Get, "/docs/");
+  EXPECT_EQ(body_of(call(docs)), "<h1>docs</h1>");
+  auto noext = request(http::Method::Get, "/noext");
+  res = call(noext);
+  EXPECT_EQ(res.headers.get("Content-Type").value_or(""), "text/html");  // upstream's disk default
+  auto missing = request(http::Method::Get, "/nothing.ts");
+  EXPECT_EQ(call(missing).status, 404);
+  // Read-only over HTTP: writes go through /api/v3/fs/disk.
+  auto put = request(http::Method::Put, "/x.ts", "x");
+  bearer(put);
+  EXPECT_EQ(call(put).status, 405);
+  EXPECT_FALSE(std::filesystem::exists(dir / "data" / "x.ts"));
+  // Routes of the API still win over the disk.
+  auto about = request(http::Method::Get, "/api/v3/fs");
+  bearer(about);
+  EXPECT_TRUE(nlohmann::json::parse(call(about).body).is_array());
+}
+
+TEST_F(FsRoutesFixture, DiskPlaylistsLoseTheAbsoluteDataDir) {
+  const auto root = (dir / "data").string();
+  write_disk("live/x.m3u8", "#EXTM3U\n#EXTINF:2.0,\n" + root + "/live/x_1.ts\n#EXTINF:2.0,\nx_2.ts\n#" + root +
+                                "/comment\n");
+  auto get = request(http::Method::Get, "/live/x.m3u8");
+  auto res = call(get);
+  ASSERT_EQ(res.status, 200);
+  EXPECT_EQ(body_of(res), "#EXTM3U\n#EXTINF:2.0,\n/live/x_1.ts\n#EXTINF:2.0,\nx_2.ts\n#" + root + "/comment\n");
+  EXPECT_EQ(res.headers.get("Cache-Control").value_or(""), "private");
+  EXPECT_EQ(res.headers.get("Content-Type").value_or(""), "application/vnd.apple.mpegurl");
+}
+
+TEST_F(FsRoutesFixture, DiskCacheHitsUntilTheFileChanges) {
+  write_disk("seg.ts", "first");
+  auto get = request(http::Method::Get, "/seg.ts");
+  auto res = call(get);
+  EXPECT_EQ(res.headers.get("X-Cache").value_or(""), "MISS");
+  res = call(get);
+  EXPECT_TRUE(res.headers.get("X-Cache").value_or("").starts_with("HIT ")) << res.headers.get("X-Cache").value_or("");
+  EXPECT_EQ(body_of(res), "first");
+  ASSERT_TRUE(res.shared);  // served from memory
+  // Rewritten behind the API (FFmpeg through {diskfs}): the stale copy is not served.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  write_disk("seg.ts", "second!");
+  res = call(get);
+  EXPECT_EQ(res.headers.get("X-Cache").value_or(""), "MISS");
+  EXPECT_EQ(body_of(res), "second!");
+  // Through the API: invalidated as well.
+  auto put = request(http::Method::Put, "/api/v3/fs/disk/seg.ts", "third");
+  bearer(put);
+  EXPECT_EQ(call(put).status, 204);
+  EXPECT_EQ(body_of(call(get)), "third");
+
+  write_disk("live.m3u8", "#EXTM3U\n");
+  auto playlist = request(http::Method::Get, "/live.m3u8");
+  EXPECT_EQ(call(playlist).headers.get("X-Cache").value_or(""), "SKIP EXT");  // .m3u8 blocked by default
+  auto head = request(http::Method::Head, "/seg.ts");
+  EXPECT_EQ(call(head).headers.get("X-Cache").value_or(""), "SKIP ONLYGET");
+  auto missing = request(http::Method::Get, "/missing.ts");
+  EXPECT_EQ(call(missing).headers.get("X-Cache").value_or(""), "SKIP NOTOK");
+}
+
+TEST_F(FsRoutesFixture, MimeTypesFileDecidesContentTypes) {
+  const auto mime = dir / "mime.types";
+  {
+    std::ofstream(mime) << "application/x-dragon-test dtst\nvideo/x-custom-ts ts\n";
+  }
+  auto cfg = std::make_shared<config::Config>(*store->active());
+  cfg->set("storage.mimetypes_file", mime.string());
+  api::ApiContext c2;
+  c2.store = store.get();
+  c2.config = cfg;
+  api::prepare_context(c2);
+  http::Router r;
+  api::register_fs_routes(r, c2, &registry);
+  http::Service svc(r, http::ServiceOptions{}, api::make_authorizer(c2));
+  ASSERT_TRUE(registry.get("mem")->write("/a.dtst", "x"));
+  ASSERT_TRUE(registry.get("mem")->write("/a.ts", "x"));
+  ASSERT_TRUE(registry.get("mem")->write("/a.m3u8", "x"));
+  for (const auto& [path, type] : std::vector<std::pair<std::string, std::string>>{
+           {"/memfs/a.dtst", "application/x-dragon-test"},
+           {"/memfs/a.ts", "video/x-custom-ts"},
+           {"/memfs/a.m3u8", "application/vnd.apple.mpegurl"}}) {
+    auto req = request(http::Method::Get, path);
+    EXPECT_EQ(svc.handle(req).headers.get("Content-Type").value_or(""), type) << path;
   }
 }
 
