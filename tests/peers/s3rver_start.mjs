@@ -6,7 +6,8 @@
 // access key exists), so a wrong secret would pass. This launcher puts a verifier in front of its
 // routes that recomputes the signature the way AWS does (canonical request from the request as
 // received, key derivation from the secret) and answers 403 SignatureDoesNotMatch otherwise; it
-// also checks a PUT body against its signed x-amz-content-sha256. The verifier proves itself on
+// also checks a PUT body against its signed x-amz-content-sha256 and makes object replacement atomic
+// (see hardenStore). The verifier proves itself on
 // AWS's published example (S3 API reference, "Signature Calculations for the Authorization
 // Header", GET Object example) before the server starts.
 //
@@ -17,10 +18,25 @@
 // Defaults: port 0, bucket "dragon", credentials S3RVER/S3RVER, region us-east-1.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// s3rver's ListObjectsV2 continuation tokens are DES-encrypted; OpenSSL 3 (Node 20) has DES only in
+// its legacy provider, so every truncated listing would fail with 500 InternalError. The token is
+// opaque to clients and s3rver both makes and reads it: map 'des' to AES-128-CBC (same 8-byte IV
+// prefix in the token, key and IV doubled to AES sizes) instead of needing --openssl-legacy-provider.
+{
+  const nodeCrypto = createRequire(import.meta.url)('node:crypto');
+  const wrap = (fn) => (alg, key, iv, ...rest) =>
+    String(alg).toLowerCase() === 'des'
+      ? fn('aes-128-cbc', Buffer.concat([key, key]), Buffer.concat([iv, iv]), ...rest)
+      : fn(alg, key, iv, ...rest);
+  nodeCrypto.createCipheriv = wrap(nodeCrypto.createCipheriv.bind(nodeCrypto));
+  nodeCrypto.createDecipheriv = wrap(nodeCrypto.createDecipheriv.bind(nodeCrypto));
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, '..', '..', 'web', 'package.json'));
@@ -200,21 +216,51 @@ function sigv4Middleware({ accessKey, secretKey, region }) {
     if (!timingSafeEqual(Buffer.from(computed.signature), Buffer.from(provided))) {
       throw mismatch({ CanonicalRequest: computed.canonicalRequest });
     }
+    // The signature covers the payload hash: the store checks the body against it (below).
+    ctx.req.dragonPayloadSha256 = payloadHash.toLowerCase();
     await next();
-    // The signature covers the payload hash; check that the stored body has it.
-    const isObjectPut = ctx.method === 'PUT' && ctx.params && ctx.params.key && ctx.status === 200 &&
-      !Object.keys(ctx.query).some((k) => ['acl', 'tagging', 'partNumber', 'uploadId'].includes(k));
-    if (isObjectPut && payloadHash !== 'UNSIGNED-PAYLOAD') {
-      const object = await ctx.store.getObject(ctx.params.bucket, ctx.params.key);
-      const h = createHash('sha256');
-      for await (const chunk of object.content) h.update(chunk);
-      if (h.digest('hex') !== payloadHash.toLowerCase()) {
-        await ctx.store.deleteObject(ctx.params.bucket, ctx.params.key);
-        const err = new S3Error('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
-        err.status = 400;
-        err.expose = true;
-        throw err;
-      }
+  };
+}
+
+// s3rver's FilesystemStore.putObject streams into the object file in place (a concurrent PUT of the
+// same key interleaves, a concurrent GET sees a truncated file) and never checks the payload hash.
+// Ours buffers the body, refuses it when it does not match the signed x-amz-content-sha256 (as S3
+// does: XAmzContentSHA256Mismatch, nothing stored), serialises PUTs per key, and replaces the object
+// file atomically (temp file + rename), as S3 replaces objects.
+function hardenStore(store, dir) {
+  const locks = new Map();
+  let seq = 0;
+  store.putObject = async function putObject(object) {
+    let body = object.content;
+    if (!Buffer.isBuffer(body)) {
+      const chunks = [];
+      for await (const c of body) chunks.push(c);
+      body = Buffer.concat(chunks);
+    }
+    const expected = object.content && object.content.dragonPayloadSha256;
+    if (expected && expected !== 'unsigned-payload' && createHash('sha256').update(body).digest('hex') !== expected) {
+      const err = new S3Error('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+      err.status = 400;
+      err.expose = true;
+      throw err;
+    }
+    const lockKey = `${object.bucket}/${object.key}`;
+    const prev = locks.get(lockKey) || Promise.resolve();
+    const run = prev.catch(() => {}).then(async () => {
+      const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+      await mkdir(dirname(objectPath), { recursive: true });
+      const tmp = join(dir, `.dragon-tmp-${process.pid}-${++seq}`);
+      await writeFile(tmp, body);
+      await rename(tmp, objectPath);
+      const md5 = createHash('md5').update(body).digest('hex');
+      await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+      return { size: body.length, md5 };
+    });
+    locks.set(lockKey, run);
+    try {
+      return await run;
+    } finally {
+      if (locks.get(lockKey) === run) locks.delete(lockKey);
     }
   };
 }
@@ -246,6 +292,7 @@ async function main() {
     const mw = sigv4Middleware(o);
     server.middleware.splice(1, 0, mw);
   }
+  hardenStore(server.store, dir);
   const address = await server.run();
   process.stdout.write(JSON.stringify({ port: address.port, address: '127.0.0.1', buckets: o.buckets, dir }) + '\n');
 
