@@ -247,7 +247,8 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_v
   }
   static constexpr std::array<int, 12> k_days = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (mo < 1 || mo > 12 || d < 1 || d > k_days[static_cast<std::size_t>(mo - 1)] || (mo == 2 && d == 29 && !leap) ||
+  // Years a nanosecond system_clock holds with room to spare (it spans 1677..2262).
+  if (y < 1900 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > k_days[static_cast<std::size_t>(mo - 1)] || (mo == 2 && d == 29 && !leap) ||
       h > 23 || mi > 59 || sec > 60) {
     return std::nullopt;
   }

@@ -42,7 +42,8 @@ std::optional<ErrorBody> parse_error(std::string_view xml);
 // point that is not a valid XML character (0, surrogates, > U+10FFFF).
 std::optional<std::string> decode_entities(std::string_view text);
 
-// ISO 8601 as S3 writes it: "2026-11-25T16:15:47.000Z" (fraction optional, 'Z' or ±hh:mm).
+// ISO 8601 as S3 writes it: "2026-11-25T16:15:47.000Z" (fraction optional, 'Z' or ±hh:mm), years
+// 1900..2200 (a nanosecond system_clock overflows outside 1677..2262).
 std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text);
 
 }  // namespace dragon::fs::s3xml
