@@ -52,14 +52,23 @@ void Channel::offer(Sub& sub, const PacketRef& p) {
   if (!sub.s) return;
   const bool video = p->type == k_video;
   const bool essential = p->sequence_header || p->type == k_data_amf0;
-  if (video && sub.need_keyframe && !p->keyframe && !essential) return;  // waiting for a keyframe
+  if (video && sub.need_keyframe && !p->keyframe && !essential) {  // waiting for a keyframe
+    if (sub.dropping) {
+      ++stats_.drops;
+      if (on_drop) on_drop();
+    }
+    return;
+  }
   if (!essential && sub.s->queued_bytes() + p->size() > options_.player_queue_bytes) {
-    if (video) sub.need_keyframe = true;
+    if (video) {
+      sub.need_keyframe = true;
+      sub.dropping = true;
+    }
     ++stats_.drops;
     if (on_drop) on_drop();
     return;
   }
-  if (video && p->keyframe) sub.need_keyframe = false;
+  if (video && p->keyframe) sub.need_keyframe = sub.dropping = false;
   std::uint32_t ts = 0;
   if (!essential) {
     if (!sub.has_base) {

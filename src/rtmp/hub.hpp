@@ -101,6 +101,7 @@ class Channel {
   struct Sub {
     Subscriber* s = nullptr;
     bool need_keyframe = true;  // video waits for a keyframe (at start and after a drop)
+    bool dropping = false;      // need_keyframe because of a drop: skipped video counts as dropped
     bool has_base = false;
     std::uint32_t base = 0;
   };

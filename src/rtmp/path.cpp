@@ -85,6 +85,7 @@ StreamTarget resolve_target(std::string_view app, std::string_view name, bool to
   }
   for (auto e : elements) {
     if (e == "." || e == "..") {
+      t.path.clear();
       t.error = "stream name contains a relative path element";
       return t;
     }
