@@ -29,6 +29,8 @@ Value Value::undefined() {
   x.type = Type::Undefined;
   return x;
 }
+Value Value::object() { return object(std::vector<Property>{}); }
+Value Value::ecma_array() { return ecma_array(std::vector<Property>{}); }
 Value Value::object(std::vector<Property> props) {
   Value x;
   x.type = Type::Object;

@@ -46,8 +46,10 @@ struct Value {
   static Value str(std::string v);
   static Value null();
   static Value undefined();
-  static Value object(std::vector<Property> props = {});
-  static Value ecma_array(std::vector<Property> props = {});
+  static Value object();
+  static Value object(std::vector<Property> props);
+  static Value ecma_array();
+  static Value ecma_array(std::vector<Property> props);
   static Value strict_array(std::vector<Value> items);
   static Value date(double ms, std::int16_t tz = 0);
 

@@ -51,7 +51,9 @@ std::uint8_t basic_header(std::uint8_t* p, unsigned fmt, std::uint32_t csid) {
 
 // ---- reader --------------------------------------------------------------------------------------------
 
-ChunkReader::ChunkReader(ChunkLimits limits) : limits_(limits) { streams_.reserve(limits_.max_chunk_streams); }
+ChunkReader::ChunkReader(ChunkLimits limits) : limits_(limits) {
+  streams_.reserve(std::min<std::size_t>(limits_.max_chunk_streams, 8));  // grows on demand up to the limit
+}
 
 bool ChunkReader::fail(std::string why) {
   error_ = std::move(why);
