@@ -48,7 +48,7 @@ Channel::Channel(std::string path, std::string publisher, ChannelOptions options
   stats_.publisher = std::move(publisher);
 }
 
-void Channel::offer(Sub& sub, const PacketRef& p) {
+void Channel::offer(Sub& sub, const PacketRef& p, bool burst) {
   if (!sub.s) return;
   const bool video = p->type == k_video;
   const bool essential = p->sequence_header || p->type == k_data_amf0;
@@ -59,7 +59,7 @@ void Channel::offer(Sub& sub, const PacketRef& p) {
     }
     return;
   }
-  if (!essential && sub.s->queued_bytes() + p->size() > options_.player_queue_bytes) {
+  if (!essential && !burst && sub.s->queued_bytes() + p->size() > options_.player_queue_bytes) {
     if (video) {
       sub.need_keyframe = true;
       sub.dropping = true;
@@ -147,7 +147,7 @@ void Channel::add_player(Subscriber* s) {
   if (video_header_) offer(subs_[i], video_header_);
   if (audio_header_) offer(subs_[i], audio_header_);
   if (gop_valid_)
-    for (const auto& p : gop_) offer(subs_[i], p);
+    for (const auto& p : gop_) offer(subs_[i], p, true);
   delivering_ = false;
   compact();
 }

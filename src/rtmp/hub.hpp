@@ -5,7 +5,9 @@
 // Fan-out: a publisher's message becomes one immutable Packet (shared_ptr); every player's queue holds
 // references to it, never copies. Each player has a byte budget: when the bytes it has queued but not yet
 // sent would exceed it, that player (only) drops video until the next keyframe, and audio while it is
-// over budget; drops are counted. Sequence headers and metadata are never dropped.
+// over budget; drops are counted. Sequence headers and metadata are never dropped, nor is the burst of
+// the GOP cache a player gets when it joins (bounded by the cache's own limit): the budget applies to what
+// follows it.
 //
 // GOP cache: the last metadata (onMetaData), the audio and video sequence headers, and every packet since
 // the last video keyframe (bounded in bytes; past the bound the cache is invalid until the next keyframe).
@@ -105,7 +107,8 @@ class Channel {
     bool has_base = false;
     std::uint32_t base = 0;
   };
-  void offer(Sub& sub, const PacketRef& p);
+  // `burst`: the joining burst from the cache, admitted whole (the cache is bounded in bytes itself).
+  void offer(Sub& sub, const PacketRef& p, bool burst = false);
   void compact();
 
   std::string path_;

@@ -22,6 +22,9 @@
 #include <thread>
 
 #include "metrics/registry.hpp"
+#include "rtmp/amf0.hpp"
+#include "rtmp/chunk.hpp"
+#include "rtmp/handshake.hpp"
 #include "rtmp/server.hpp"
 #include "session/registry.hpp"
 #include "util/run_command.hpp"
@@ -332,6 +335,66 @@ TEST_F(RtmpE2E, GarbageConnectionsLeaveNoDescriptorsBehind) {
   EXPECT_TRUE(published("/live/after")) << pub->log();
   server_->stop();
   EXPECT_TRUE(wait_for([&] { return open_fds() <= baseline - 1; }, 5s));  // the listener is gone too
+}
+
+// A raw client that plays and then never reads: its queue overflows and it drops, while an FFmpeg player
+// on the same channel keeps decoding in real time.
+int stalled_player(std::uint16_t port, const std::string& name) {
+  const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int small = 4096;
+  ::setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);  // before connect: a tiny window
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return -1;
+  std::vector<std::uint8_t> c0c1(1 + k_handshake_size, 0);
+  c0c1[0] = 3;
+  if (::send(s, c0c1.data(), c0c1.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(c0c1.size())) return -1;
+  std::vector<std::uint8_t> s0s1s2(1 + 2 * k_handshake_size);
+  std::size_t got = 0;
+  while (got < s0s1s2.size()) {
+    const ssize_t n = ::recv(s, s0s1s2.data() + got, s0s1s2.size() - got, 0);
+    if (n <= 0) return -1;
+    got += static_cast<std::size_t>(n);
+  }
+  std::vector<std::uint8_t> out(s0s1s2.begin() + 1, s0s1s2.begin() + 1 + k_handshake_size);  // C2 = S1
+  using amf0::Value;
+  ChunkWriter w;
+  w.write(3, k_command_amf0, 0, 0,
+          amf0::encode_all({Value::str("connect"), Value::num(1), Value::object({{"app", Value::str("live")}})}), out);
+  w.write(3, k_command_amf0, 0, 0, amf0::encode_all({Value::str("createStream"), Value::num(2), Value::null()}), out);
+  w.write(8, k_command_amf0, 1, 0,
+          amf0::encode_all({Value::str("play"), Value::num(0), Value::null(), Value::str(name)}), out);
+  if (::send(s, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) return -1;
+  return s;  // never read from again
+}
+
+TEST_F(RtmpE2E, StalledPlayerDropsAloneWhileAnotherPlaysOn) {
+  ServerOptions o;
+  o.channel.player_queue_bytes = 64 * 1024;
+  o.idle_timeout = 30s;  // the stalled player must stay for the whole test
+  start(o);
+  auto pub = spawn(publisher_args(url("/live/test")), "publisher");
+  ASSERT_TRUE(published("/live/test")) << pub->log();
+  const int stalled = stalled_player(server_->port(), "test");
+  ASSERT_GE(stalled, 0);
+  ASSERT_TRUE(wait_for([&] { return server_->stats().at(0).players == 1; }, 10s));
+  ASSERT_TRUE(wait_for([&] { return server_->stats().at(0).drops > 0; }, 15s));
+  const auto play = util::run_command({"ffmpeg", "-nostdin", "-hide_banner", "-i", url("/live/test"), "-t", "3",
+                                       "-f", "null", "-"},
+                                      {.timeout = 30s});
+  ASSERT_TRUE(play.ok()) << play.err;
+  const auto frame = play.err.rfind("frame=");
+  ASSERT_NE(frame, std::string::npos);
+  EXPECT_GT(std::atoi(play.err.c_str() + frame + 6), 50) << play.err.substr(frame);
+  // Only the stalled player dropped: its drops keep growing, and the metric counts them.
+  const auto drops = server_->stats().at(0).drops;
+  EXPECT_TRUE(wait_for([&] { return server_->stats().at(0).drops > drops; }, 10s));
+  EXPECT_GT(metric("dragonfork_rtmp_player_drops_total"), 0);
+  EXPECT_EQ(server_->stats().at(0).players, 1u);  // still connected, never read
+  ::close(stalled);
+  server_->stop();
 }
 
 }  // namespace

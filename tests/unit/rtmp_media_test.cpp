@@ -279,6 +279,21 @@ TEST(RtmpHub, SlowPlayerDropsOnlyItselfUntilTheNextKeyframe) {
   EXPECT_TRUE(slow.got.back()->sequence_header);
 }
 
+TEST(RtmpHub, TheJoiningBurstIsAdmittedWholeAndTheBudgetAppliesAfterIt) {
+  Hub hub(ChannelOptions{.cache_max_bytes = 1 << 20, .player_queue_bytes = 500});
+  auto ch = hub.publish("/live/a", "pub");
+  ch->publish(video(0, true, 300));
+  ch->publish(video(40, false, 300));
+  ch->publish(video(80, false, 300));
+  FakePlayer p;
+  ch->add_player(&p);
+  EXPECT_EQ(p.got.size(), 3u);  // 900 bytes > 500: still all of the cache
+  EXPECT_EQ(ch->stats().drops, 0u);
+  ch->publish(video(120, false, 300));  // live, over budget while the burst is unsent
+  EXPECT_EQ(p.got.size(), 3u);
+  EXPECT_EQ(ch->stats().drops, 1u);
+}
+
 TEST(RtmpHub, CacheIsBoundedInBytes) {
   Hub hub(ChannelOptions{.cache_max_bytes = 1000, .player_queue_bytes = 1 << 20});
   auto ch = hub.publish("/live/a", "pub");
