@@ -352,7 +352,10 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   std::atomic<std::uint64_t> rx_{0}, tx_{0}, drops_{0}, n_publishers_{0}, n_subscribers_{0};
   std::array<std::atomic<std::uint64_t>, kRefusalCount> refused_{};
 
-  // Shared with the listen callback and the API (mu_).
+  std::mutex life_mu_;  // serialises start() and stop()
+  bool started_ = false;
+
+  // Shared with the listen callback and the API (mu_). libsrt is never called with mu_ held.
   mutable std::mutex mu_;
   bool accepting_ = false;
   SRTSOCKET lsn_ = SRT_INVALID_SOCK;
@@ -371,7 +374,6 @@ class Server::Impl : public std::enable_shared_from_this<Server::Impl> {
   std::unordered_map<std::string, Channel> channels_;
   std::array<char, 1500> buf_{};  // one live-mode message (payload ≤ 1456 bytes)
   std::vector<Conn*> dead_;
-  std::vector<SRTSOCKET> failed_;
 };
 
 // ---- start / stop -------------------------------------------------------------------------------------
@@ -391,11 +393,14 @@ static int listen_hook(void* opaque, SRTSOCKET ns, int hsversion, const sockaddr
 }
 
 void Server::Impl::start() {
-  std::lock_guard lock(mu_);
-  if (accepting_) return;
+  // Rule for this file: libsrt is never called while mu_ is held. libsrt's receiver thread runs the
+  // listen callback (which takes mu_) with libsrt's own locks held, so the other order could deadlock.
+  std::lock_guard life(life_mu_);
+  if (started_) return;
   library_acquire();
   SRTSOCKET s = SRT_INVALID_SOCK;
   int eid = -1;
+  std::uint16_t port = 0;
   try {
     auto addrs = resolve_listen(opt_.address);
     std::string error;
@@ -418,18 +423,11 @@ void Server::Impl::start() {
       s = SRT_INVALID_SOCK;
     }
     if (s == SRT_INVALID_SOCK) throw std::runtime_error("SRT: cannot bind " + opt_.address + ": " + error);
-    {
-      std::lock_guard glock(g_servers_mu);
-      reg_id_ = g_next_server++;
-      g_servers[reg_id_] = weak_from_this();
-    }
-    if (srt_listen_callback(s, &listen_hook, reinterpret_cast<void*>(reg_id_)) != 0 || srt_listen(s, 128) != 0)
-      throw std::runtime_error("SRT: cannot listen on " + opt_.address + ": " + last_error());
     sockaddr_storage bound{};
     int blen = sizeof bound;
     if (srt_getsockname(s, reinterpret_cast<sockaddr*>(&bound), &blen) == 0) {
-      port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                                          : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+      port = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                         : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
     }
     eid = srt_epoll_create();
     if (eid < 0) throw std::runtime_error("SRT: cannot create an epoll: " + last_error());
@@ -437,59 +435,83 @@ void Server::Impl::start() {
     int events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
     if (srt_epoll_add_usock(eid, s, &events) != 0)
       throw std::runtime_error("SRT: cannot watch the listener: " + last_error());
+    {
+      std::lock_guard glock(g_servers_mu);
+      reg_id_ = g_next_server++;
+      g_servers[reg_id_] = weak_from_this();
+    }
+    {
+      std::lock_guard lock(mu_);
+      accepting_ = true;
+      port_ = port;
+    }
+    if (srt_listen_callback(s, &listen_hook, reinterpret_cast<void*>(reg_id_)) != 0 || srt_listen(s, 128) != 0)
+      throw std::runtime_error("SRT: cannot listen on " + opt_.address + ": " + last_error());
   } catch (...) {
-    if (eid >= 0) srt_epoll_release(eid);
-    if (s != SRT_INVALID_SOCK) srt_close(s);
+    {
+      std::lock_guard lock(mu_);
+      accepting_ = false;
+      port_ = 0;
+      pending_.clear();
+      publishers_.clear();
+    }
     if (reg_id_) {
       std::lock_guard glock(g_servers_mu);
       g_servers.erase(reg_id_);
       reg_id_ = 0;
     }
-    port_ = 0;
+    if (eid >= 0) srt_epoll_release(eid);
+    if (s != SRT_INVALID_SOCK) srt_close(s);
     library_release();
     throw;
   }
   lsn_ = s;
   eid_ = eid;
-  accepting_ = true;
   run_ = true;
   thread_ = std::thread([this] { loop(); });
+  started_ = true;
   log::info(kComponent, "server listening",
-            {{"address", opt_.address}, {"port", port_}, {"encrypted", !opt_.passphrase.empty()},
+            {{"address", opt_.address}, {"port", port}, {"encrypted", !opt_.passphrase.empty()},
              {"token", !opt_.token.empty()}});
 }
 
 void Server::Impl::stop() {
+  std::lock_guard life(life_mu_);
+  if (!started_) return;
   {
     std::lock_guard lock(mu_);
-    if (!accepting_) return;
     accepting_ = false;  // callbacks from now on refuse
   }
   {
     std::lock_guard glock(g_servers_mu);
     g_servers.erase(reg_id_);
+    reg_id_ = 0;
   }
   run_ = false;
   if (thread_.joinable()) thread_.join();
   // The loop is gone: its state is ours now.
   std::vector<Conn*> all;
-  for (auto& [s, c] : conns_) all.push_back(c.get());
+  for (auto& [sock, c] : conns_) all.push_back(c.get());
   for (auto* c : all) {
     if (conns_.count(c->sock)) close_conn(c, "server stopping");
   }
-  std::lock_guard lock(mu_);
+  channels_.clear();
+  std::vector<SRTSOCKET> pending;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [sock, p] : pending_) pending.push_back(sock);
+    pending_.clear();
+    publishers_.clear();
+    subscribers_.clear();
+    live_ = 0;
+    port_ = 0;
+  }
+  for (auto sock : pending) srt_close(sock);  // may already be gone
   srt_close(lsn_);
   srt_epoll_release(eid_);
-  for (auto& [s, p] : pending_) srt_close(s);  // may already be gone
-  pending_.clear();
-  publishers_.clear();
-  subscribers_.clear();
-  channels_.clear();
-  live_ = 0;
   lsn_ = SRT_INVALID_SOCK;
   eid_ = -1;
-  port_ = 0;
-  reg_id_ = 0;
+  started_ = false;
   library_release();
   log::info(kComponent, "server stopped", {{"address", opt_.address}});
 }
@@ -651,21 +673,24 @@ void Server::Impl::on_accepted(SRTSOCKET s) {
   int salen = sizeof sa;
   if (srt_getpeername(s, reinterpret_cast<sockaddr*>(&sa), &salen) == 0)
     c->peer = format_addr(reinterpret_cast<sockaddr*>(&sa), &c->peer_ip);
+  bool publisher_gone = false;
   {
     std::lock_guard lock(mu_);
     if (c->mode == Mode::Publish) {
       publishers_[c->resource] = PublisherEntry{s, true};
     } else if (!publishers_.count(c->resource)) {
-      // The publisher left between the handshake and now.
-      srt_epoll_remove_usock(eid_, s);
-      srt_close(s);
-      count_refusal(Refusal::NotFound);
-      refuse_log(Refusal::NotFound, "publisher left", c->resource, "request", c->peer);
-      return;
+      publisher_gone = true;  // the publisher left between the handshake and now
     } else {
       subscribers_[c->resource].push_back(s);
     }
-    ++live_;
+    if (!publisher_gone) ++live_;
+  }
+  if (publisher_gone) {
+    srt_epoll_remove_usock(eid_, s);
+    srt_close(s);
+    count_refusal(Refusal::NotFound);
+    refuse_log(Refusal::NotFound, "publisher left", c->resource, "request", c->peer);
+    return;
   }
   Channel& ch = channels_[c->resource];
   c->channel = &ch;
@@ -817,38 +842,40 @@ void Server::Impl::close_conn(Conn* c, std::string_view why) {
 void Server::Impl::tick(Clock::time_point now) {
   // Handshakes that were admitted but never accepted (a wrong passphrase fails after our callback,
   // inside libsrt) give their reservation back.
-  failed_.clear();
+  std::vector<std::pair<SRTSOCKET, Clock::time_point>> pending;
   {
     std::lock_guard lock(mu_);
-    for (auto it = pending_.begin(); it != pending_.end();) {
-      SRT_SOCKSTATUS st = srt_getsockstate(it->first);
-      bool gone = st == SRTS_BROKEN || st == SRTS_CLOSED || st == SRTS_CLOSING || st == SRTS_NONEXIST;
-      if (!gone && now - it->second.at < opt_.handshake_timeout) {
-        ++it;
-        continue;
-      }
-      if (gone) {
-        // libsrt refused the handshake after our callback admitted it. With our fixed live-mode options
-        // that is its encryption check (wrong passphrase, or encrypted on one side only); its API
-        // cannot tell us which (the socket is already gone; its log says it at warning level).
-        count_refusal(Refusal::Passphrase);
-        refuse_log(Refusal::Passphrase,
-                   opt_.passphrase.empty() ? "refused by libsrt: caller is encrypted"
-                                           : "refused by libsrt: wrong or missing passphrase",
-                   it->second.resource, mode_name(it->second.mode), it->second.peer);
-      } else {
-        log::warn(kComponent, "handshake not completed",
-                  {{"resource", it->second.resource}, {"mode", std::string(mode_name(it->second.mode))},
-                   {"client", it->second.peer}});
-      }
-      auto pub = publishers_.find(it->second.resource);
-      if (it->second.mode == Mode::Publish && pub != publishers_.end() && pub->second.sock == it->first)
-        publishers_.erase(pub);
-      if (!gone) failed_.push_back(it->first);
-      it = pending_.erase(it);
+    for (auto& [sock, p] : pending_) pending.emplace_back(sock, p.at);
+  }
+  for (auto& [sock, at] : pending) {
+    SRT_SOCKSTATUS st = srt_getsockstate(sock);
+    bool gone = st == SRTS_BROKEN || st == SRTS_CLOSED || st == SRTS_CLOSING || st == SRTS_NONEXIST;
+    if (!gone && now - at < opt_.handshake_timeout) continue;
+    Pending p;
+    {
+      std::lock_guard lock(mu_);
+      auto it = pending_.find(sock);
+      if (it == pending_.end()) continue;
+      p = std::move(it->second);
+      pending_.erase(it);
+      auto pub = publishers_.find(p.resource);
+      if (p.mode == Mode::Publish && pub != publishers_.end() && pub->second.sock == sock) publishers_.erase(pub);
+    }
+    if (gone) {
+      // libsrt refused the handshake after our callback admitted it. With our fixed live-mode options
+      // that is its encryption check (wrong passphrase, or encrypted on one side only); its API
+      // cannot tell us which (the socket is already gone; its log says it at warning level).
+      count_refusal(Refusal::Passphrase);
+      refuse_log(Refusal::Passphrase,
+                 opt_.passphrase.empty() ? "refused by libsrt: caller is encrypted"
+                                         : "refused by libsrt: wrong or missing passphrase",
+                 p.resource, mode_name(p.mode), p.peer);
+    } else {
+      srt_close(sock);
+      log::warn(kComponent, "handshake not completed",
+                {{"resource", p.resource}, {"mode", std::string(mode_name(p.mode))}, {"client", p.peer}});
     }
   }
-  for (auto s : failed_) srt_close(s);
 
   // Subscribers admitted while a publisher was handshaking, whose publisher never arrived.
   std::vector<Conn*> stale;
