@@ -495,6 +495,22 @@ TEST_F(SrtServerTest, StartStopLeavesNoDescriptors) {
   EXPECT_TRUE(wait_until([&] { return open_fd_count() <= baseline; })) << open_fd_count() << " vs " << baseline;
 }
 
+TEST_F(SrtServerTest, EmptyHostListensOnAllInterfaces) {
+  session::Registry registry;
+  auto collector = registry.add("srt", {});
+  ServerOptions o;
+  o.address = ":0";  // IPv6 "::" dual stack (IPv4 0.0.0.0 where IPv6 is off)
+  o.sessions = collector;
+  Server server(o);
+  server.start();
+  ASSERT_NE(server.port(), 0);
+  Caller pub;
+  ASSERT_EQ(pub.connect(server.port(), {.streamid = "any,mode:publish"}), 0);
+  ASSERT_TRUE(wait_until([&] { return collector->active().size() == 1; }));
+  // IPv4 peers of a dual-stack socket are shown as IPv4, not as ::ffff:127.0.0.1.
+  EXPECT_EQ(collector->active().at(0).peer.rfind("127.0.0.1:", 0), 0u) << collector->active().at(0).peer;
+}
+
 TEST_F(SrtServerTest, BadOptions) {
   ServerOptions o;
   o.passphrase = "short";
