@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   # build
   g++ cmake ninja-build ccache pkg-config git
-  libboost1.74-dev nlohmann-json3-dev libfmt-dev libssl-dev zlib1g-dev libsrtp2-dev libcurl4-openssl-dev
+  libboost1.74-dev nlohmann-json3-dev libfmt-dev libssl-dev zlib1g-dev libsrtp2-dev libcurl4-openssl-dev libsrt-openssl-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev ffmpeg wrk curl openssl python3 procps
+  libgtest-dev libgmock-dev libbenchmark-dev ffmpeg srt-tools wrk curl openssl python3 procps
 )
 
 missing=()
