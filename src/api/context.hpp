@@ -46,6 +46,9 @@ struct ApiContext {
   metrics::Monitor* monitor = nullptr;     // upstream's metric catalogue for /api/v3/metrics
   session::Registry* sessions = nullptr;   // viewer sessions (outlives reloads); null: none collected
   fs::FilesystemRegistry* filesystems = nullptr;  // mem, disk, S3 (outlives reloads)
+  // GET /api/v3/rtmp and /api/v3/srt answers (upstream's shapes); empty when that server is off.
+  std::function<nlohmann::json()> rtmp_channels;
+  std::function<nlohmann::json()> srt_channels;
   bool read_only = false;
   bool auth_enabled = false;
 };
@@ -75,6 +78,7 @@ void register_whep_routes(http::Router& router, ApiContext& ctx);
 void register_metrics_routes(http::Router& router, ApiContext& ctx);
 void register_player_routes(http::Router& router, ApiContext& ctx);
 void register_ui_routes(http::Router& router, ApiContext& ctx);  // /ui/ (embedded or router.ui_path)
-void register_session_routes(http::Router& router, ApiContext& ctx);  // /api/v3/session*, /api/v3/widget/process/{id}
+void register_session_routes(http::Router& router, ApiContext& ctx);
+void register_relay_routes(http::Router& router, ApiContext& ctx);  // /api/v3/rtmp, /api/v3/srt  // /api/v3/session*, /api/v3/widget/process/{id}
 
 }  // namespace dragon::api

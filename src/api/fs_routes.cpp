@@ -4,14 +4,17 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
 #include "api/context.hpp"
 #include "api/file_serving.hpp"
 #include "api/json_body.hpp"
 #include "api/mount_routes.hpp"
 #include "fs/disk.hpp"
+#include "fs/lru_cache.hpp"
 #include "fs/mem.hpp"
 #include "fs/registry.hpp"
+#include "fs/s3.hpp"
 #include "log/log.hpp"
 #include "util/time.hpp"
 
@@ -62,7 +65,13 @@ void register_fs_routes(http::Router& router, ApiContext& ctx, fs::FilesystemReg
       log::warn("fs", "MIME types file missing, using the built-in table", {{"file", mime_file}});
     }
   }
-  register_mount_routes(router, ctx, registry, mime);
+  auto caches = std::make_shared<const MountCaches>(register_mount_routes(router, ctx, registry, mime));
+  // A write or delete through the API drops the mount's cached copy (upstream).
+  const auto invalidate = [caches](const std::string& fs_name, const std::string& path) {
+    if (const auto it = caches->find(fs_name); it != caches->end()) {
+      if (const auto clean = fs::clean_path(path)) it->second->invalidate(*clean);
+    }
+  };
   const std::size_t max_body = upload_limit(c);
 
   // --- /api/v3/fs ---
@@ -103,13 +112,14 @@ void register_fs_routes(http::Router& router, ApiContext& ctx, fs::FilesystemReg
 
   router.add(
       http::Method::Put, "/api/v3/fs/{name}/{path*}",
-      [registry, unknown_fs](http::Request& req) {
+      [registry, unknown_fs, invalidate](http::Request& req) {
         auto f = registry->get(req.param("name"));
         if (!f) return unknown_fs(req);
         auto& fs_ref = *f;
         return run_for(fs_ref, [f = std::move(f), path = file_path(req), body = std::move(req.body),
-                                location = req.target.empty() ? req.path : req.target]() mutable {
+                                location = req.target.empty() ? req.path : req.target, invalidate]() mutable {
           const auto r = f->write(path, std::move(body));
+          invalidate(f->name(), path);
           if (!r) return http::Response::error(400, "Bad request", {r.message});  // upstream: 400, not 507
           http::Response res = http::Response::empty(r.created ? 201 : 204);
           res.headers.set("Content-Location", std::move(location));
@@ -118,11 +128,12 @@ void register_fs_routes(http::Router& router, ApiContext& ctx, fs::FilesystemReg
       },
       {.max_body = max_body});
 
-  router.add(http::Method::Delete, "/api/v3/fs/{name}/{path*}", [registry, unknown_fs](http::Request& req) {
+  router.add(http::Method::Delete, "/api/v3/fs/{name}/{path*}", [registry, unknown_fs, invalidate](http::Request& req) {
     auto f = registry->get(req.param("name"));
     if (!f) return unknown_fs(req);
     auto& fs_ref = *f;
-    return run_for(fs_ref, [f = std::move(f), path = file_path(req)] {
+    return run_for(fs_ref, [f = std::move(f), path = file_path(req), invalidate] {
+      invalidate(f->name(), path);
       const auto clean = fs::clean_path(path);
       if (!clean || !f->remove(*clean)) return not_found(path);
       return http::Response::text(200, "Deleted: " + *clean);
@@ -143,6 +154,32 @@ void configure_filesystems(fs::FilesystemRegistry& registry, const config::Confi
   auto disk = std::make_shared<fs::DiskFilesystem>("disk", c.get_string("storage.disk.dir"));
   auto current = std::dynamic_pointer_cast<fs::DiskFilesystem>(registry.get("disk"));
   if (!current || current->root() != disk->root()) registry.add(std::move(disk), "/");
+
+  // S3 filesystems (storage.s3), one mount each. Rebuilt at every (re)configuration: they hold no
+  // state besides connections. Filesystems of S3 items removed from the config are dropped.
+  std::set<std::string> wanted;
+  for (const auto& item : c.get("storage.s3")) {
+    const auto name = item.value("name", std::string());
+    fs::S3Options o;
+    o.endpoint = item.value("endpoint", std::string());
+    o.bucket = item.value("bucket", std::string());
+    o.region = item.value("region", std::string());
+    o.access_key_id = item.value("access_key_id", std::string());
+    o.secret_access_key = item.value("secret_access_key", std::string());
+    o.use_ssl = item.value("use_ssl", false);
+    o.content_type = [](std::string_view path) { return std::string(content_type_for(path)); };
+    auto s3 = std::make_shared<fs::S3Filesystem>(name, std::move(o));  // throws naming what is wrong
+    // Upstream creates a missing bucket at startup; a failure is logged, not fatal (the endpoint may
+    // come up later, and every request reports its own error).
+    if (auto err = s3->ensure_bucket(); !err.empty()) {
+      log::error("fs", "S3 bucket not ready", {{"fs", name}, {"error", err}});
+    }
+    registry.add(std::move(s3), item.value("mountpoint", std::string()));
+    wanted.insert(name);
+  }
+  for (const auto& m : registry.list()) {
+    if (m.type == "s3" && !wanted.count(m.name)) registry.remove(m.name);
+  }
 }
 
 }  // namespace dragon::api

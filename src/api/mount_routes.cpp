@@ -262,19 +262,21 @@ void register_mount(http::Router& router, ApiContext& ctx, fs::FilesystemRegistr
       {.access = http::Access::Custom, .precheck = precheck});
 }
 
-void register_mount_routes(http::Router& router, ApiContext& ctx, fs::FilesystemRegistry* registry,
+MountCaches register_mount_routes(http::Router& router, ApiContext& ctx, fs::FilesystemRegistry* registry,
                            std::shared_ptr<const http::MimeTypes> mime) {
   const auto& c = *ctx.config;
-  std::shared_ptr<fs::LruCache> cache;
-  if (c.get_bool("storage.disk.cache.enable")) {
+  // One cache per mount (keys are paths inside the filesystem), all with the same rules.
+  const auto make_cache = [&c]() -> std::shared_ptr<fs::LruCache> {
+    if (!c.get_bool("storage.disk.cache.enable")) return nullptr;
     fs::LruCacheOptions o;
     o.max_bytes = c.get_uint("storage.disk.cache.max_size_mbytes") << 20;
     o.max_file_bytes = c.get_uint("storage.disk.cache.max_file_size_mbytes") << 20;
     o.ttl = std::chrono::seconds(c.get_int("storage.disk.cache.ttl_seconds"));
     o.allow = c.get_strings("storage.disk.cache.types.allow");
     o.block = c.get_strings("storage.disk.cache.types.block");
-    cache = std::make_shared<fs::LruCache>(std::move(o));
-  }
+    return std::make_shared<fs::LruCache>(std::move(o));
+  };
+  MountCaches caches;
   for (const auto& info : registry->list()) {
     MountSpec spec;
     spec.filesystem = info.name;
@@ -285,15 +287,27 @@ void register_mount_routes(http::Router& router, ApiContext& ctx, fs::Filesystem
                    c.get_string("storage.memory.auth.password")};
     } else if (info.type == "disk") {
       spec.default_type = "text/html";
-      spec.cache = cache;
+      spec.cache = make_cache();
       if (const auto f = registry->get(info.name)) {
         if (const auto* disk = dynamic_cast<const fs::DiskFilesystem*>(f.get())) spec.playlist_root = disk->root();
       }
+    } else if (info.type == "s3") {
+      // storage.s3[].auth for writes; the same cache rules as the disk (upstream).
+      spec.writable = true;
+      spec.cache = make_cache();
+      for (const auto& item : c.get("storage.s3")) {
+        if (item.value("name", std::string()) != info.name) continue;
+        const auto auth = item.value("auth", nlohmann::json::object());
+        spec.auth = {auth.value("enable", false), auth.value("username", std::string()),
+                     auth.value("password", std::string())};
+      }
     } else {
-      continue;  // S3 mounts: added with their own auth by configure_filesystems' caller
+      continue;
     }
+    if (spec.cache) caches[info.name] = spec.cache;
     register_mount(router, ctx, registry, mime, std::move(spec));
   }
+  return caches;
 }
 
 }  // namespace dragon::api

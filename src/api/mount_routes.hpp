@@ -3,6 +3,7 @@
 // and one per S3 filesystem at its mountpoint. GET/HEAD are public and pass the HLS session
 // accounting; writable mounts take PUT/POST/DELETE with their own Basic auth.
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -49,7 +50,9 @@ void register_mount(http::Router& router, ApiContext& ctx, fs::FilesystemRegistr
                     std::shared_ptr<const http::MimeTypes> mime, MountSpec spec);
 
 // The mounts the config asks for (mem, disk with the LRU cache, every S3 filesystem registered).
-void register_mount_routes(http::Router& router, ApiContext& ctx, fs::FilesystemRegistry* registry,
+// Returns the mounts' caches by filesystem name, for the API's writes to invalidate.
+using MountCaches = std::map<std::string, std::shared_ptr<fs::LruCache>, std::less<>>;
+MountCaches register_mount_routes(http::Router& router, ApiContext& ctx, fs::FilesystemRegistry* registry,
                            std::shared_ptr<const http::MimeTypes> mime);
 
 }  // namespace dragon::api

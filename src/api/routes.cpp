@@ -30,6 +30,7 @@ void register_routes(http::Router& router, ApiContext& ctx) {
   register_skills_routes(router, ctx);
   register_metrics_routes(router, ctx);
   register_session_routes(router, ctx);
+  register_relay_routes(router, ctx);
   register_player_routes(router, ctx);
   register_ui_routes(router, ctx);
 }

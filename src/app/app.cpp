@@ -27,6 +27,8 @@
 #include "util/random.hpp"
 #include "app/monitor_sources.hpp"
 #include "metrics/registry.hpp"
+#include "rtmp/server.hpp"
+#include "srt/server.hpp"
 #include "webrtc/server.hpp"
 #include "webrtc/server_metrics.hpp"
 
@@ -38,6 +40,8 @@ struct App::Services {
   std::unique_ptr<process::Reactor> reactor;      // supervises every FFmpeg child
   std::unique_ptr<webrtc::Server> webrtc;         // WHEP egress; outlives the registry that feeds it
   std::unique_ptr<webrtc::ServerMetrics> webrtc_metrics;
+  std::unique_ptr<rtmp::Server> rtmp;  // publishers and players; processes read {rtmp,name=...} from it
+  std::unique_ptr<srt::Server> srt;
   std::unique_ptr<restream::Registry> registry;  // before the routes that use it, stopped after them
   api::ApiContext ctx;
   http::Router router;
@@ -125,8 +129,10 @@ webrtc::ServerOptions webrtc_options(const config::Config& c) {
 // ---- sessions (session/registry.hpp) ----
 // Collectors as upstream registers them when sessions.enable: "hls" (viewers of /memfs), "hlsingress"
 // (FFmpeg's uploads: 30 s, no limits, loopback counted), "http" (all traffic as one session "HTTP");
-// "webrtc" while the WebRTC server runs (its viewers, reference = process id). max_bitrate_mbit is
-// checked against the summed egress of hls and webrtc (http and hlsingress are not limited).
+// "webrtc" while the WebRTC server runs (its viewers, reference = process id); "rtmp" and "srt"
+// while those servers run (publishers and players; as upstream, their limits are not enforced on
+// them: a session the collector refuses still plays, uncounted). max_bitrate_mbit is checked against
+// the summed egress of hls and webrtc (http and hlsingress are not limited).
 void configure_sessions(session::Registry& r, const config::Config& c, bool webrtc) {
   std::map<std::string, session::CollectorConfig> want;
   if (c.get_bool("sessions.enable")) {
@@ -137,6 +143,8 @@ void configure_sessions(session::Registry& r, const config::Config& c, bool webr
     viewers.session_timeout = std::chrono::seconds(std::max<std::int64_t>(1, c.get_int("sessions.session_timeout_sec")));
     want["hls"] = viewers;
     if (webrtc) want["webrtc"] = viewers;
+    if (c.get_bool("rtmp.enable")) want["rtmp"] = viewers;
+    if (c.get_bool("srt.enable")) want["srt"] = viewers;
     session::CollectorConfig http = viewers;
     http.max_sessions = 0;
     http.max_tx_bitrate = 0;
@@ -213,6 +221,58 @@ class WebrtcLegs final : public restream::WebrtcLegProvider {
   webrtc::Server& server_;
 };
 }  // namespace
+
+// The RTMP(S) and SRT servers (rtmp.*, srt.*). RTMPS shares the HTTPS certificate (tls.cert_file,
+// tls.key_file) and runs only when tls.enable and rtmp.enable_tls, as upstream.
+bool App::start_relays(Services& s, const config::Config& cfg) {
+  if (cfg.get_bool("rtmp.enable")) {
+    rtmp::ServerOptions o;
+    o.address = cfg.get_string("rtmp.address");
+    o.app = cfg.get_string("rtmp.app");
+    o.token = cfg.get_string("rtmp.token");
+    if (cfg.get_bool("tls.enable") && cfg.get_bool("rtmp.enable_tls")) {
+      o.tls_address = cfg.get_string("rtmp.address_tls");
+      o.tls_cert_file = cfg.get_string("tls.cert_file");
+      o.tls_key_file = cfg.get_string("tls.key_file");
+    }
+    o.collector = sessions_->get("rtmp");
+    o.metrics = metrics_.get();
+    try {
+      s.rtmp = std::make_unique<rtmp::Server>(std::move(o));
+      s.rtmp->start();
+    } catch (const std::exception& e) {
+      log::error("RTMP", "Cannot start", {{"error", e.what()}});
+      return false;
+    }
+    log::info("RTMP", "Listening", {{"address", cfg.get_string("rtmp.address")}, {"port", s.rtmp->port()}});
+    if (s.rtmp->tls_port()) log::info("RTMP", "Listening (RTMPS)", {{"port", s.rtmp->tls_port()}});
+    auto* server = s.rtmp.get();
+    s.ctx.rtmp_channels = [server] {
+      auto out = nlohmann::json::array();
+      for (const auto& path : server->channels()) out.push_back({{"name", path}});
+      return out;
+    };
+  }
+  if (cfg.get_bool("srt.enable")) {
+    srt::ServerOptions o;
+    o.address = cfg.get_string("srt.address");
+    o.passphrase = cfg.get_string("srt.passphrase");
+    o.token = cfg.get_string("srt.token");
+    o.sessions = sessions_->get("srt");
+    o.metrics = metrics_.get();
+    try {
+      s.srt = std::make_unique<srt::Server>(std::move(o));
+      s.srt->start();
+    } catch (const std::exception& e) {
+      log::error("SRT", "Cannot start", {{"error", e.what()}});
+      return false;
+    }
+    log::info("SRT", "Listening", {{"address", cfg.get_string("srt.address")}, {"port", s.srt->port()}});
+    auto* server = s.srt.get();
+    s.ctx.srt_channels = [server] { return server->channels_json(); };
+  }
+  return true;
+}
 
 void App::announce_login() const {
   const auto cfg = store_->active();
@@ -312,6 +372,7 @@ bool App::start_services() {
   }
   s->ctx.sessions = sessions_.get();
   s->ctx.filesystems = filesystems_.get();
+  if (!start_relays(*s, *cfg)) return false;
   try {
     auto ro = registry_options(*cfg, ffmpeg_binary);
     if (s->webrtc) {
@@ -429,6 +490,9 @@ void App::stop_services() {
   services_->webrtc_metrics.reset();
   if (services_->webrtc) services_->webrtc->stop();  // viewers get BYE; no callback reaches the registry after this
   services_->registry.reset();  // stops the children; their orders stay in db.json
+  // After the children: FFmpeg publishing to or reading from them would otherwise restart in a loop.
+  if (services_->rtmp) services_->rtmp->stop();  // players get StreamEOF first
+  if (services_->srt) services_->srt->stop();
   services_->reactor.reset();
   services_->loops->stop();
   services_.reset();

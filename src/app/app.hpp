@@ -36,6 +36,7 @@ class App {
 
  private:
   bool start_services();
+  bool start_relays(Services& s, const config::Config& cfg);
   void stop_services();
   void announce_login() const;
 

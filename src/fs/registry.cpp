@@ -33,6 +33,15 @@ std::shared_ptr<Filesystem> FilesystemRegistry::get(std::string_view name) const
   return nullptr;
 }
 
+bool FilesystemRegistry::remove(std::string_view name) {
+  std::lock_guard lock(mu_);
+  const auto it = std::find_if(filesystems_.begin(), filesystems_.end(),
+                               [&](const auto& f) { return f.first->name() == name; });
+  if (it == filesystems_.end()) return false;
+  filesystems_.erase(it);
+  return true;
+}
+
 std::vector<MountInfo> FilesystemRegistry::list() const {
   std::lock_guard lock(mu_);
   std::vector<MountInfo> out;

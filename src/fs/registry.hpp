@@ -43,6 +43,8 @@ class FilesystemRegistry {
   // Adds or replaces (same name, keeps its position) a filesystem.
   void add(std::shared_ptr<Filesystem> fs, std::string mount);
   std::shared_ptr<Filesystem> get(std::string_view name) const;
+  // Drops a filesystem (an S3 item removed from the config); false when there was none.
+  bool remove(std::string_view name);
   std::vector<MountInfo> list() const;  // in registration order
 
   // "memfs:/a/*.ts" -> ("mem", "/a/*.ts"). Prefix `^[a-z]+:`; mem/memfs and disk/diskfs are aliases,

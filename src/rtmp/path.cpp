@@ -92,7 +92,10 @@ StreamTarget resolve_target(std::string_view app, std::string_view name, bool to
     t.path.push_back('/');
     t.path.append(e);
   }
-  if (elements.empty() || name.find_first_not_of('/') == std::string_view::npos) {
+  // An empty publish/play name is fine when the app names the stream: FFmpeg sends
+  // "rtmp://host/abc.stream?token=x" (what {rtmp,name=abc.stream} makes) as app "abc.stream?token=x"
+  // and an empty name; upstream's channel is then "/abc.stream", and so is ours.
+  if (elements.empty()) {
     t.path.clear();
     t.error = "empty stream name";
     return t;

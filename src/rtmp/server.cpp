@@ -747,8 +747,8 @@ void Connection::on_play(const Message& msg, double, const std::vector<Value>& a
   on_status(sid, "status", "NetStream.Play.Start", "Started playing " + path_ + ".");
   const auto access = amf0::encode_all({Value::str("|RtmpSampleAccess"), Value::boolean_of(true), Value::boolean_of(true)});
   send(k_csid_stream, k_data_amf0, sid, 0, access);
-  const auto data_start = amf0::encode_all({Value::str("onStatus"), Value::object({{"code", Value::str("NetStream.Data.Start")}})});
-  send(k_csid_stream, k_data_amf0, sid, 0, data_start);
+  // No "onStatus NetStream.Data.Start" data message (FMS sends one): FFmpeg's FLV demuxer turns any
+  // data message it does not know into an extra data stream, which breaks "-map 0" and stream counts.
   channel_ = std::move(channel);
   channel_->add_player(this);
 }

@@ -52,6 +52,12 @@ struct ApiFixture : ::testing::Test {
     ctx.store = store.get();
     ctx.config = store->active();
     ctx.request_reload = [this] { reload_requested = true; };
+    // As with rtmp.enable and srt.enable on: their routes exist only then.
+    ctx.rtmp_channels = [] { return nlohmann::json::array({{{"name", "/live/x"}}}); };
+    ctx.srt_channels = [] {
+      return nlohmann::json{{"publisher", nlohmann::json::object()}, {"subscriber", nlohmann::json::object()},
+                            {"connections", nlohmann::json::object()}, {"log", nlohmann::json::object()}};
+    };
     api::prepare_context(ctx);
     api::register_routes(router, ctx);
     api::configure_filesystems(filesystems, *ctx.config);

@@ -113,9 +113,15 @@ TEST(RtmpPath, ResolveAsUpstream) {
   EXPECT_EQ(t.path, "/live/test/SECRET");
   t = resolve_target("", "abc.stream", false);
   EXPECT_EQ(t.path, "/abc.stream");
-  t = resolve_target("live", "", false);
+  // FFmpeg's split of rtmp://host/abc.stream?token=x (what {rtmp,name=abc.stream} makes): all in the app.
+  t = resolve_target("abc.stream?token=x", "", true);
+  EXPECT_EQ(t.path, "/abc.stream");
+  EXPECT_EQ(t.token, "x");
+  t = resolve_target("", "", false);
   EXPECT_TRUE(t.path.empty());
   EXPECT_FALSE(t.error.empty());
+  t = resolve_target("/", "/", false);
+  EXPECT_TRUE(t.path.empty());
   t = resolve_target("live", "../etc", false);
   EXPECT_TRUE(t.path.empty());
   t = resolve_target("live", std::string("a\nb"), false);
