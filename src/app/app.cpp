@@ -87,6 +87,15 @@ restream::RegistryOptions registry_options(const config::Config& c, std::string 
   o.placeholders.memfs = ffmpeg::memfs_base_url(c.get_string("address"), c.get_bool("storage.memory.auth.enable"),
                                                 c.get_string("storage.memory.auth.username"),
                                                 c.get_string("storage.memory.auth.password"));
+  // {fs:NAME} of each S3 filesystem: its HTTP mount, with the mount's own credentials.
+  for (const auto& item : c.get("storage.s3")) {
+    const auto auth = item.value("auth", nlohmann::json::object());
+    o.placeholders.filesystems.emplace_back(
+        item.value("name", std::string()),
+        ffmpeg::mount_base_url(c.get_string("address"), item.value("mountpoint", std::string()),
+                               auth.value("enable", false), auth.value("username", std::string()),
+                               auth.value("password", std::string())));
+  }
   o.placeholders.rtmp_address = c.get_string("rtmp.address");
   o.placeholders.rtmp_app = c.get_string("rtmp.app");
   o.placeholders.rtmp_token = c.get_string("rtmp.token");

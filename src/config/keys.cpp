@@ -363,8 +363,9 @@ Reason validate_s3(const Json& v) {
     const auto mount = s.value("mountpoint", std::string());
     if (mount.empty()) return fmt::format("{}: mountpoint is missing", which);
     if (mount.front() != '/') return fmt::format("{}: mountpoint {} must be an absolute path", which, q(mount));
-    if (mount == "/" || mount == "/memfs" || mount.rfind("/api", 0) == 0) {
-      return fmt::format("{}: mountpoint {} is reserved (/, /memfs and /api...)", which, q(mount));
+    if (mount == "/" || mount == "/memfs" || mount.rfind("/api", 0) == 0 || mount == "/ui" ||
+        mount.rfind("/ui/", 0) == 0) {
+      return fmt::format("{}: mountpoint {} is reserved (/, /memfs, /ui and /api...)", which, q(mount));
     }
     if (!mounts.insert(mount).second) return fmt::format("{}: mountpoint {} is used twice", which, q(mount));
     const auto& auth = s["auth"];

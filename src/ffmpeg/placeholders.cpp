@@ -221,13 +221,18 @@ std::string compile_template(std::string_view tmpl, std::string_view params, con
 
 std::string memfs_base_url(std::string_view api_address, bool auth_enable, std::string_view username,
                            std::string_view password) {
+  return mount_base_url(api_address, "/memfs", auth_enable, username, password);
+}
+
+std::string mount_base_url(std::string_view api_address, std::string_view mount, bool auth_enable,
+                           std::string_view username, std::string_view password) {
   std::string host, port;
   url::split_host_port(api_address, host, port);
   std::string out = "http://";
   if (auth_enable) out += escape_userinfo(username) + ":" + escape_userinfo(password) + "@";
   if (host.empty()) out += "localhost:" + port;
   else out.append(api_address);
-  out += "/memfs";
+  out += mount;
   return out;
 }
 

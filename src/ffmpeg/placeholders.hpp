@@ -69,6 +69,9 @@ struct PlaceholderSettings {
 // Credentials are percent-escaped as Go's url.UserPassword does.
 std::string memfs_base_url(std::string_view api_address, bool auth_enable, std::string_view username,
                            std::string_view password);
+// The same for any HTTP mount ("/memfs", an S3 mountpoint): "http://user:pass@host:port/mount".
+std::string mount_base_url(std::string_view api_address, std::string_view mount, bool auth_enable,
+                           std::string_view username, std::string_view password);
 
 Replacer make_replacer(const PlaceholderSettings& settings);
 

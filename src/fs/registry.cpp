@@ -51,7 +51,12 @@ std::vector<MountInfo> FilesystemRegistry::list() const {
 
 std::optional<std::pair<std::string, std::string>> FilesystemRegistry::resolve_pattern(std::string_view pattern) const {
   std::size_t i = 0;
-  while (i < pattern.size() && pattern[i] >= 'a' && pattern[i] <= 'z') ++i;
+  // Upstream matches ^[a-z]+: here, which never names an S3 filesystem called "s3media" or "my-s3";
+  // ours takes every character a filesystem name may have.
+  const auto name_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  };
+  while (i < pattern.size() && name_char(pattern[i])) ++i;
   if (i == 0 || i >= pattern.size() || pattern[i] != ':') return std::nullopt;
   std::string name(pattern.substr(0, i));
   if (name == "memfs") name = "mem";

@@ -47,7 +47,7 @@ class FilesystemRegistry {
   bool remove(std::string_view name);
   std::vector<MountInfo> list() const;  // in registration order
 
-  // "memfs:/a/*.ts" -> ("mem", "/a/*.ts"). Prefix `^[a-z]+:`; mem/memfs and disk/diskfs are aliases,
+  // "memfs:/a/*.ts" -> ("mem", "/a/*.ts"). Prefix `^[A-Za-z0-9_-]+:`; mem/memfs and disk/diskfs are aliases,
   // any other prefix must name a registered filesystem. nullopt: the pattern is ignored (upstream).
   std::optional<std::pair<std::string, std::string>> resolve_pattern(std::string_view pattern) const;
 

@@ -168,3 +168,49 @@ def test_no_fs_route_reads_or_writes_outside_its_root(make_server):
         assert p.resolve().is_relative_to(data.resolve()), p
     assert server.get("/ping").status == 200
     assert 404 in statuses
+
+
+@pytest.fixture
+def s3rver(tmp_path):
+    """npm s3rver behind tests/peers/s3rver_start.mjs (strict SigV4 check), on 127.0.0.1."""
+    from conftest import REPO
+    if not (REPO / "web" / "node_modules" / "s3rver" / "package.json").exists():
+        pytest.skip("npm s3rver is not installed (scripts/install-deps.sh)")
+    proc = subprocess.Popen(["node", str(REPO / "tests" / "peers" / "s3rver_start.mjs"), "--port", "0",
+                             "--bucket", "media", "--dir", str(tmp_path / "s3data")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    info = json.loads(proc.stdout.readline())
+    yield info["port"]
+    proc.terminate()
+    proc.wait(10)
+
+
+def s3_config(port, secret="S3RVER"):
+    return json.dumps([{"name": "s3media", "mountpoint": "/s3", "endpoint": f"127.0.0.1:{port}", "bucket": "media",
+                        "access_key_id": "S3RVER", "secret_access_key": secret, "region": "us-east-1", "use_ssl": False,
+                        "auth": {"enable": True, "username": "s3user", "password": "s3pass"}}])
+
+
+def test_live_hls_on_s3_plays_and_is_cleaned_up(make_server, s3rver):
+    server = make_server(env={"CORE_STORAGE_S3": s3_config(s3rver)})
+    token = server.token()
+    mounts = {m["name"]: m for m in server.get("/api/v3/fs", token=token).json()}
+    assert mounts["s3media"] == {"name": "s3media", "type": "s3", "mount": "/s3"}
+    run_hls_delivery(server, token, "s3hls", "{fs:s3media}", "s3media", "s3media", "/s3")
+    # The mount's own Basic auth guards writes; reads are public; the secret never shows in the config API.
+    assert server.put("/s3/x.ts", b"x").status == 401
+    auth = {"Authorization": "Basic " + base64.b64encode(b"s3user:s3pass").decode()}
+    assert server.put("/s3/x.ts", b"abc", headers=auth).status == 201
+    assert server.get("/s3/x.ts").body == b"abc"
+    r = server.get("/s3/x.ts", headers={"Range": "bytes=1-"})
+    assert r.status == 206 and r.body == b"bc"
+    s3cfg = server.get("/api/v3/config", token=token).json()["config"]["storage"]["s3"][0]
+    assert s3cfg["secret_access_key"] != "S3RVER" and s3cfg["auth"]["password"] != "s3pass", s3cfg
+
+
+def test_s3_with_a_wrong_secret_reports_the_error(make_server, s3rver):
+    server = make_server(env={"CORE_STORAGE_S3": s3_config(s3rver, secret="not-the-secret")})
+    auth = {"Authorization": "Basic " + base64.b64encode(b"s3user:s3pass").decode()}
+    r = server.put("/s3/y.ts", b"abc", headers=auth)
+    assert r.status == 400 and "SignatureDoesNotMatch" in " ".join(r.json()["details"]), r.body
+    assert "not-the-secret" not in server.stderr()

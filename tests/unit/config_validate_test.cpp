@@ -179,7 +179,7 @@ TEST(ConfigValidate, S3) {
   EXPECT_TRUE(has_error(s3(R"([{"name":"a","mountpoint":"/a"},{"name":"a","mountpoint":"/b"}])"), "storage.s3", "in use"));
   EXPECT_TRUE(has_error(s3(R"([{"name":"a"}])"), "storage.s3", "mountpoint is missing"));
   EXPECT_TRUE(has_error(s3(R"([{"name":"a","mountpoint":"rel"}])"), "storage.s3", "absolute"));
-  for (const char* m : {"/", "/memfs", "/api", "/api/v3"}) {
+  for (const char* m : {"/", "/memfs", "/api", "/api/v3", "/ui", "/ui/x"}) {
     EXPECT_TRUE(has_error(s3((std::string(R"([{"name":"a","mountpoint":")") + m + "\"}]").c_str()), "storage.s3", "reserved"))
         << m;
   }

@@ -65,9 +65,13 @@ TEST_F(CleanupFixture, PatternPrefixSelectsTheFilesystem) {
   EXPECT_EQ(reg.resolve_pattern("disk:/x")->first, "disk");
   EXPECT_FALSE(reg.resolve_pattern("s3:/x"));      // no such filesystem
   EXPECT_FALSE(reg.resolve_pattern("/a/*.ts"));    // no prefix
-  EXPECT_FALSE(reg.resolve_pattern("Memfs:/a"));   // prefix is lower case letters only
+  EXPECT_FALSE(reg.resolve_pattern("Memfs:/a"));   // no filesystem of that name (names are case-sensitive)
   EXPECT_FALSE(reg.resolve_pattern("mem2:/a"));
   EXPECT_FALSE(reg.resolve_pattern(":/a"));
+  // S3 filesystem names may carry digits, '-' and '_' (upstream's ^[a-z]+: never matched "s3media").
+  reg.add(std::make_shared<MemFilesystem>("s3-media_2"), "/s3");
+  EXPECT_EQ(reg.resolve_pattern("s3-media_2:/x/*.ts")->first, "s3-media_2");
+  EXPECT_EQ(reg.resolve_pattern("s3-media_2:/x/*.ts")->second, "/x/*.ts");
 }
 
 TEST_F(CleanupFixture, MaxFilesKeepsTheNewest) {
