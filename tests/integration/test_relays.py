@@ -3,6 +3,7 @@ ffprobe/ffmpeg play it back, a process re-streams {rtmp,name=...} to HLS, refusa
 the API routes, sessions and metrics, and the full upstream shape check with both servers on."""
 import json
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -123,6 +124,13 @@ def test_rtmp_publish_play_restream_and_refusals(relay_server):
         metrics = s.get("/metrics").body.decode()
         assert re.search(r"^dragonfork_rtmp_publishers(\{[^}]*\})? 1(\.0)?$", metrics, re.M), metrics[:2000]
         assert re.search(r'^dragonfork_rtmp_connections_refused_total\{[^}]*reason="token"[^}]*\} [1-9]', metrics, re.M)
+        assert re.search(r"^dragonfork_srt_publishers", metrics, re.M)
+        # promtool finds nothing to complain about in the RTMP/SRT families (upstream's legacy names aside).
+        p = subprocess.run([shutil.which("promtool") or "/usr/bin/promtool", "check", "metrics"], input=metrics,
+                           capture_output=True, text=True)
+        complaints = [l for l in (p.stdout + p.stderr).splitlines()
+                      if l.strip() and not any(n in l for n in ("uptime_seconds", "session_rx_bytes", "session_tx_bytes"))]
+        assert complaints == [], complaints
 
         # A player sees the end of the stream when the publisher leaves.
         player = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-i", f"{base}/live/cam?token={TOKEN}",
