@@ -177,6 +177,7 @@ def main():
     results = {}
     with tempfile.TemporaryDirectory(prefix="hls-bench-") as tmp, \
             tempfile.TemporaryDirectory(prefix="hls-bench-", dir="/dev/shm") as shm:
+        os.chmod(shm, 0o755)  # nginx's worker runs as another user
         seg = make_segment(tmp)
         m3u8 = playlist()
         for i in range(SEGMENTS):
