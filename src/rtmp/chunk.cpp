@@ -222,23 +222,10 @@ std::size_t ChunkReader::feed(std::span<const std::uint8_t> in, std::vector<Mess
 
 // ---- writer --------------------------------------------------------------------------------------------
 
-ChunkHeaders ChunkWriter::headers(std::uint32_t csid, std::uint8_t type, std::uint32_t stream_id,
-                                  std::uint32_t timestamp, std::uint32_t length) {
-  Last* last = nullptr;
-  for (auto& l : last_)
-    if (l.csid == csid) last = &l;
-  unsigned fmt = 0;
-  std::uint32_t field = timestamp;
-  if (last && last->stream_id == stream_id && static_cast<std::int32_t>(timestamp - last->timestamp) >= 0) {
-    field = timestamp - last->timestamp;
-    fmt = (last->type == type && last->length == length) ? 2 : 1;
-  }
-  if (!last) {
-    last_.push_back(Last{csid});
-    last = &last_.back();
-  }
-  *last = Last{csid, type, stream_id, timestamp, length};
+namespace {
 
+ChunkHeaders make_headers(unsigned fmt, std::uint32_t csid, std::uint8_t type, std::uint32_t stream_id,
+                          std::uint32_t field, std::uint32_t length) {
   ChunkHeaders h;
   const bool ext = field >= k_extended_marker;
   std::uint8_t* p = h.first;
@@ -270,6 +257,47 @@ ChunkHeaders ChunkWriter::headers(std::uint32_t csid, std::uint8_t type, std::ui
     h.cont_len = static_cast<std::uint8_t>(h.cont_len + 4);
   }
   return h;
+}
+
+}  // namespace
+
+ChunkHeaders ChunkWriter::headers(std::uint32_t csid, std::uint8_t type, std::uint32_t stream_id,
+                                  std::uint32_t timestamp, std::uint32_t length) {
+  Last* last = nullptr;
+  for (auto& l : last_)
+    if (l.csid == csid) last = &l;
+  unsigned fmt = 0;
+  std::uint32_t field = timestamp;
+  if (last && last->stream_id == stream_id && static_cast<std::int32_t>(timestamp - last->timestamp) >= 0) {
+    field = timestamp - last->timestamp;
+    fmt = (last->type == type && last->length == length) ? 2 : 1;
+  }
+  if (!last) {
+    last_.push_back(Last{csid});
+    last = &last_.back();
+  }
+  *last = Last{csid, type, stream_id, timestamp, length};
+  return make_headers(fmt, csid, type, stream_id, field, length);
+}
+
+void ChunkWriter::write_delta(std::uint32_t csid, std::uint8_t type, std::uint32_t delta,
+                              std::span<const std::uint8_t> payload, std::uint32_t chunk_size,
+                              std::vector<std::uint8_t>& out) {
+  const auto h = make_headers(1, csid, type, 0, delta, static_cast<std::uint32_t>(payload.size()));
+  serialize(h, payload, chunk_size, out);
+}
+
+bool ChunkWriter::continues_with(std::uint32_t csid, std::uint8_t type, std::uint32_t stream_id,
+                                 std::uint32_t timestamp, std::uint32_t length, std::uint32_t delta,
+                                 std::uint32_t chunk_size) {
+  if (chunk_size != chunk_size_ || delta >= k_extended_marker) return false;
+  for (auto& l : last_) {
+    if (l.csid != csid) continue;
+    if (l.stream_id != stream_id || timestamp - l.timestamp != delta) return false;
+    l = Last{csid, type, stream_id, timestamp, length};
+    return true;
+  }
+  return false;
 }
 
 void ChunkWriter::serialize(const ChunkHeaders& h, std::span<const std::uint8_t> payload, std::uint32_t chunk_size,

@@ -137,6 +137,18 @@ class ChunkWriter {
   static void serialize(const ChunkHeaders& h, std::span<const std::uint8_t> payload, std::uint32_t chunk_size,
                         std::vector<std::uint8_t>& out);
 
+  // A message as chunks whose first header is fmt 1 with the timestamp delta `delta` (below 0xFFFFFF, so
+  // never extended): bytes that do not depend on the peer, for every peer whose previous message on
+  // `csid` carried the same stream id and lay `delta` before (see continues_with). Appended to `out`.
+  static void write_delta(std::uint32_t csid, std::uint8_t type, std::uint32_t delta,
+                          std::span<const std::uint8_t> payload, std::uint32_t chunk_size,
+                          std::vector<std::uint8_t>& out);
+  // Whether a message made by write_delta(csid, type, delta, <length bytes>, chunk_size) means `timestamp`
+  // and `stream_id` to this peer. If so it is recorded as written (it must then be written in order, as
+  // headers()'s output); if not nothing changes and the caller uses headers().
+  bool continues_with(std::uint32_t csid, std::uint8_t type, std::uint32_t stream_id, std::uint32_t timestamp,
+                      std::uint32_t length, std::uint32_t delta, std::uint32_t chunk_size);
+
  private:
   struct Last {
     std::uint32_t csid = 0;

@@ -1,6 +1,7 @@
 #include "rtmp/hub.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "rtmp/flv.hpp"
 
@@ -84,12 +85,28 @@ void Channel::offer(Sub& sub, const PacketRef& p, bool burst) {
   sub.s->deliver(p, ts);
 }
 
+PacketRef Channel::chunked(const PacketRef& p) {
+  if (p->type != k_audio && p->type != k_video) return p;
+  auto& last = p->type == k_audio ? last_audio_timestamp_ : last_video_timestamp_;
+  const std::optional<std::uint32_t> previous = std::exchange(last, p->timestamp);
+  if (!previous) return p;
+  const std::uint32_t delta = p->timestamp - *previous;
+  if (static_cast<std::int32_t>(delta) < 0 || delta >= 0xFFFFFF) return p;  // backwards, or an extended field
+  auto c = std::make_shared<Packet>(*p);
+  ChunkWriter::write_delta(p->type == k_audio ? k_csid_audio : k_csid_video, p->type, delta, *p->payload,
+                           options_.chunk_size, c->wire);
+  c->wire_delta = delta;
+  c->wire_chunk_size = options_.chunk_size;
+  return c;
+}
+
 void Channel::compact() {
   subs_.erase(std::remove_if(subs_.begin(), subs_.end(), [](const Sub& s) { return s.s == nullptr; }), subs_.end());
 }
 
-void Channel::publish(const PacketRef& p) {
+void Channel::publish(const PacketRef& published) {
   if (ended_) return;
+  const PacketRef p = chunked(published);
   ++stats_.packets;
   stats_.rx_bytes += p->size();
   if (p->type == k_video) {

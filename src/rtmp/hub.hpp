@@ -13,11 +13,17 @@
 // the last video keyframe (bounded in bytes; past the bound the cache is invalid until the next keyframe).
 // A new player gets metadata, headers and the cache at once, so it starts on a keyframe without waiting.
 // Timestamps are rebased per player to start at 0 (upstream does the same).
+//
+// Wire form: the channel chunks each audio/video message once, with a fmt 1 header carrying the
+// timestamp delta to its previous message of the same kind. Rebasing shifts all of a player's timestamps
+// alike, so a player that got that previous message can take these bytes as they are; only a player's
+// first message per chunk stream, and the first after a drop, need headers of its own.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,12 +31,20 @@
 
 namespace dragon::rtmp {
 
+// Chunk streams players receive audio and video on.
+constexpr std::uint32_t k_csid_audio = 6, k_csid_video = 7;
+
 struct Packet {
   std::uint8_t type = 0;          // k_audio, k_video or k_data_amf0
   std::uint32_t timestamp = 0;    // the publisher's
   Payload payload;                // immutable once in a Packet
   bool keyframe = false;          // video keyframe with coded data
   bool sequence_header = false;   // audio/video decoder configuration
+  // The wire form shared by players (see above; ChunkWriter::write_delta on k_csid_audio/k_csid_video at
+  // wire_chunk_size); empty for data messages, a kind's first message and deltas a plain header cannot carry.
+  std::vector<std::uint8_t> wire;
+  std::uint32_t wire_delta = 0;
+  std::uint32_t wire_chunk_size = 0;
   std::size_t size() const { return payload ? payload->size() : 0; }
 };
 using PacketRef = std::shared_ptr<const Packet>;
@@ -65,6 +79,7 @@ struct ChannelStats {
 struct ChannelOptions {
   std::size_t cache_max_bytes = 6u << 20;   // GOP cache bound
   std::size_t player_queue_bytes = 8u << 20;  // per player budget of queued bytes
+  std::uint32_t chunk_size = 4096;            // players' chunk size: the wire form is made at it
 };
 
 class Channel {
@@ -110,6 +125,8 @@ class Channel {
   // `burst`: the joining burst from the cache, admitted whole (the cache is bounded in bytes itself).
   void offer(Sub& sub, const PacketRef& p, bool burst = false);
   void compact();
+  // `p` with its wire form.
+  PacketRef chunked(const PacketRef& p);
 
   std::string path_;
   ChannelOptions options_;
@@ -117,6 +134,7 @@ class Channel {
   bool delivering_ = false;
   bool ended_ = false;
   bool has_video_ = false;
+  std::optional<std::uint32_t> last_audio_timestamp_, last_video_timestamp_;  // for wire deltas
 
   PacketRef metadata_, video_header_, audio_header_;
   std::vector<PacketRef> gop_;

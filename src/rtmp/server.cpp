@@ -9,6 +9,7 @@
 #include <optional>
 #include <atomic>
 #include <deque>
+#include <span>
 #include <future>
 #include <mutex>
 #include <set>
@@ -46,12 +47,11 @@ namespace {
 
 constexpr std::string_view k_component = "RTMP";
 constexpr std::size_t k_read_buffer = 64 * 1024;
-constexpr std::size_t k_max_gather_buffers = 256;
+constexpr std::size_t k_max_gather_buffers = 64;  // what one writev takes through Asio
 constexpr auto k_tick = std::chrono::seconds(1);
 
-// Chunk streams we write on.
-constexpr std::uint32_t k_csid_control = 2, k_csid_command = 3, k_csid_stream = 5, k_csid_audio = 6,
-                        k_csid_video = 7;
+// Chunk streams we write on (media: k_csid_audio, k_csid_video).
+constexpr std::uint32_t k_csid_control = 2, k_csid_command = 3, k_csid_stream = 5;
 
 enum class Refusal { Token, Conflict, NotFound, App, Protocol, Limit, Count };
 constexpr std::array<std::string_view, static_cast<std::size_t>(Refusal::Count)> k_refusal_names{
@@ -124,13 +124,14 @@ class Connection;
 class Server::Impl {
  public:
   explicit Impl(ServerOptions o) : options(std::move(o)), strand(asio::make_strand(ioc)), m(options.metrics) {
+    if (options.chunk_size < 128) options.chunk_size = 128;
+    if (options.chunk_size > 65536) options.chunk_size = 65536;
+    options.channel.chunk_size = options.chunk_size;
     hub = std::make_unique<Hub>(options.channel);
     hub->on_drop = [this] {
       ++counters.player_drops;
       MetricHandles::inc(m.drops);
     };
-    if (options.chunk_size < 128) options.chunk_size = 128;
-    if (options.chunk_size > 65536) options.chunk_size = 65536;
     if (options.app.empty() || options.app.front() != '/') options.app.insert(options.app.begin(), '/');
   }
 
@@ -191,7 +192,11 @@ class Connection : public std::enable_shared_from_this<Connection>, public Subsc
  protected:
   virtual void start_transport() = 0;  // then calls read()
   virtual void async_read_some(asio::mutable_buffer b) = 0;
-  virtual void async_write(const std::vector<asio::const_buffer>& b) = 0;
+  // Writes what the transport takes at once without blocking and returns that many bytes (0: it would
+  // block, or the transport writes only asynchronously); an error is left in `ec`.
+  virtual std::size_t write_now(std::span<const asio::const_buffer> b, boost::system::error_code& ec) = 0;
+  // Writes all of `b` (kept valid by the caller), then calls on_written().
+  virtual void async_write(std::span<const asio::const_buffer> b) = 0;
   virtual void close_transport() = 0;
 
   void read() {
@@ -211,9 +216,11 @@ class Connection : public std::enable_shared_from_this<Connection>, public Subsc
   struct OutItem {
     std::vector<std::uint8_t> bytes;  // a serialised control/command message, or empty for media
     PacketRef packet;
+    bool shared_wire = false;         // the packet's wire form as it is; else `headers` around its payload
     ChunkHeaders headers;
     std::uint32_t chunk_size = 0;
-    std::size_t size() const { return packet ? packet->size() : bytes.size(); }
+    std::size_t size() const { return packet ? packet->size() : bytes.size(); }  // counted against the budget
+    std::size_t wire_size() const;
   };
 
   void tick();
@@ -247,6 +254,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Subsc
                  {Value::str("onStatus"), Value::num(0), Value::null(), status_info(level, code, std::move(description))});
   }
   void flush();
+  std::size_t gather();
+  void written(std::size_t n);
   void flush_accounting();
 
   std::string remote_, remote_ip_;
@@ -267,10 +276,10 @@ class Connection : public std::enable_shared_from_this<Connection>, public Subsc
 
   std::deque<OutItem> out_;
   std::size_t queued_bytes_ = 0;
-  std::size_t inflight_items_ = 0;
-  bool writing_ = false;
+  std::size_t front_written_ = 0;  // wire bytes of out_.front() already written
+  bool writing_ = false;           // an asynchronous write is under way
   bool close_after_flush_ = false;
-  std::vector<asio::const_buffer> gather_;
+  std::array<asio::const_buffer, k_max_gather_buffers> gather_;
 
   bool connected_ = false;
   std::string app_;  // as the client sent it (may carry a token): never log it
@@ -295,13 +304,22 @@ class StreamConnection final : public Connection {
       : Connection(srv, std::move(remote), std::move(ip)), stream_(std::move(stream)) {}
 
  protected:
-  void start_transport() override { read(); }
+  void start_transport() override {
+    boost::system::error_code ec;
+    stream_.non_blocking(true, ec);  // write_now() must never block
+    read();
+  }
   void async_read_some(asio::mutable_buffer b) override {
     stream_.async_read_some(b, [self = shared_from_this(), this](const boost::system::error_code& ec, std::size_t n) {
       on_read(ec, n);
     });
   }
-  void async_write(const std::vector<asio::const_buffer>& b) override {
+  std::size_t write_now(std::span<const asio::const_buffer> b, boost::system::error_code& ec) override {
+    const std::size_t n = stream_.write_some(b, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+    return n;
+  }
+  void async_write(std::span<const asio::const_buffer> b) override {
     asio::async_write(stream_, b, [self = shared_from_this(), this](const boost::system::error_code& ec, std::size_t n) {
       on_written(ec, n);
     });
@@ -337,9 +355,12 @@ class TlsConnection final : public Connection {
       on_read(ec, n);
     });
   }
+  std::size_t write_now(std::span<const asio::const_buffer>, boost::system::error_code&) override {
+    return 0;  // records are written asynchronously only
+  }
   // Asio's SSL stream turns each buffer of a sequence into its own TLS record: one contiguous copy per
   // write instead (this player's bytes are encrypted for it alone anyway).
-  void async_write(const std::vector<asio::const_buffer>& b) override {
+  void async_write(std::span<const asio::const_buffer> b) override {
     scratch_.resize(asio::buffer_size(b));
     asio::buffer_copy(asio::buffer(scratch_), b);
     asio::async_write(stream_, asio::buffer(scratch_),
@@ -395,6 +416,7 @@ void Connection::close(std::string_view why) {
   close_transport();
   out_.clear();
   queued_bytes_ = 0;
+  front_written_ = 0;
   MetricHandles::add(srv_.m.connections, -1);
   srv_.remove(this);
 }
@@ -802,10 +824,15 @@ void Connection::send(std::uint32_t csid, std::uint8_t type, std::uint32_t strea
 void Connection::deliver(const PacketRef& p, std::uint32_t timestamp) {
   if (closed_ || !playing_) return;
   OutItem item;
-  const std::uint32_t csid = p->type == k_audio ? k_csid_audio : p->type == k_video ? k_csid_video : k_csid_stream;
-  item.headers = writer_.headers(csid, p->type, media_stream_id_, timestamp, static_cast<std::uint32_t>(p->size()));
-  item.chunk_size = writer_.chunk_size();
   item.packet = p;
+  const std::uint32_t csid = p->type == k_audio ? k_csid_audio : p->type == k_video ? k_csid_video : k_csid_stream;
+  const auto length = static_cast<std::uint32_t>(p->size());
+  item.shared_wire = !p->wire.empty() && writer_.continues_with(csid, p->type, media_stream_id_, timestamp, length,
+                                                                p->wire_delta, p->wire_chunk_size);
+  if (!item.shared_wire) {
+    item.headers = writer_.headers(csid, p->type, media_stream_id_, timestamp, length);
+    item.chunk_size = writer_.chunk_size();
+  }
   queued_bytes_ += p->size();
   out_.push_back(std::move(item));
   flush();
@@ -822,34 +849,86 @@ void Connection::publisher_gone() {
   flush();
 }
 
-void Connection::flush() {
-  if (closed_ || writing_) return;
-  if (out_.empty()) {
-    if (close_after_flush_) close("done");
-    return;
-  }
-  gather_.clear();
-  inflight_items_ = 0;
+std::size_t Connection::OutItem::wire_size() const {
+  if (!packet) return bytes.size();
+  if (shared_wire) return packet->wire.size();
+  const std::size_t n = packet->size();
+  const std::size_t continuations = n > chunk_size ? (n - 1) / chunk_size : 0;
+  return headers.first_len + n + continuations * headers.cont_len;
+}
+
+// Fills gather_ with the wire bytes queued, from what out_.front() has left on, as far as it has room.
+std::size_t Connection::gather() {
+  std::size_t count = 0;
+  std::size_t skip = front_written_;
+  const auto add = [&](const std::uint8_t* p, std::size_t n) {
+    if (skip >= n) {
+      skip -= n;
+      return;
+    }
+    if (count < gather_.size()) gather_[count++] = asio::const_buffer(p + skip, n - skip);
+    skip = 0;
+  };
   for (const auto& item : out_) {
-    if (gather_.size() + 3 > k_max_gather_buffers && inflight_items_ > 0) break;
+    if (count == gather_.size()) break;
     if (!item.packet) {
-      gather_.emplace_back(item.bytes.data(), item.bytes.size());
+      add(item.bytes.data(), item.bytes.size());
+    } else if (item.shared_wire) {
+      add(item.packet->wire.data(), item.packet->wire.size());
     } else {
       const auto& h = item.headers;
       const auto& payload = *item.packet->payload;
-      gather_.emplace_back(h.first, h.first_len);
+      add(h.first, h.first_len);
       std::size_t off = 0;
       do {
-        if (off) gather_.emplace_back(h.cont, h.cont_len);
+        if (off) add(h.cont, h.cont_len);
         const std::size_t n = std::min<std::size_t>(item.chunk_size, payload.size() - off);
-        if (n) gather_.emplace_back(payload.data() + off, n);
+        if (n) add(payload.data() + off, n);
         off += n;
       } while (off < payload.size());
     }
-    ++inflight_items_;
   }
-  writing_ = true;
-  async_write(gather_);
+  return count;
+}
+
+// Writes inline while the socket takes it (the common case: no handler round trip per message); what it
+// does not take goes out asynchronously, and a slow player only ever waits on its own socket.
+void Connection::flush() {
+  if (closed_ || writing_) return;
+  while (!out_.empty()) {
+    const std::span<const asio::const_buffer> buffers(gather_.data(), gather());
+    boost::system::error_code ec;
+    const std::size_t n = write_now(buffers, ec);
+    if (n) written(n);
+    if (ec || n < asio::buffer_size(buffers)) {
+      // The rest goes the asynchronous way; so does an error, for on_written() to close on: this may run
+      // inside a publisher's fan-out, where closing is not safe.
+      writing_ = true;
+      async_write({gather_.data(), gather()});
+      return;
+    }
+  }
+  if (close_after_flush_) close("done");
+}
+
+void Connection::written(std::size_t n) {
+  tx_total_ += n;
+  session_tx_ += n;
+  srv_.counters.tx_bytes += n;
+  MetricHandles::inc(srv_.m.tx_bytes, n);
+  if (playing_ && channel_) channel_->add_tx_bytes(n);
+  last_activity_ = Clock::now();
+  while (n && !out_.empty()) {
+    const std::size_t left = out_.front().wire_size() - front_written_;
+    if (n < left) {
+      front_written_ += n;
+      return;
+    }
+    n -= left;
+    front_written_ = 0;
+    queued_bytes_ -= out_.front().size();
+    out_.pop_front();
+  }
 }
 
 void Connection::on_written(const boost::system::error_code& ec, std::size_t n) {
@@ -859,17 +938,7 @@ void Connection::on_written(const boost::system::error_code& ec, std::size_t n) 
     close(ec.message());
     return;
   }
-  tx_total_ += n;
-  session_tx_ += n;
-  srv_.counters.tx_bytes += n;
-  MetricHandles::inc(srv_.m.tx_bytes, n);
-  if (playing_ && channel_) channel_->add_tx_bytes(n);
-  last_activity_ = Clock::now();
-  for (std::size_t i = 0; i < inflight_items_ && !out_.empty(); ++i) {
-    queued_bytes_ -= out_.front().size();
-    out_.pop_front();
-  }
-  inflight_items_ = 0;
+  written(n);
   flush();
 }
 

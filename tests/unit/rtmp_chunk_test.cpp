@@ -334,6 +334,56 @@ TEST(RtmpChunkWriter, HeadersPlusSerializeEqualsWrite) {
   EXPECT_EQ(via_write.size(), 12u + 200u + 3u);  // three continuation headers
 }
 
+TEST(RtmpChunkWriter, OneDeltaWireFormServesPeersWithDifferentTimestampBases) {
+  // Two peers whose previous video message lay at different (rebased) timestamps, one of them extended.
+  ChunkWriter a, b;
+  a.set_chunk_size(64);
+  b.set_chunk_size(64);
+  Bytes to_a, to_b;
+  a.write(6, k_video, 1, 100, pattern(10), to_a);
+  b.write(6, k_video, 1, 0x1000000, pattern(10), to_b);
+
+  const Bytes payload = pattern(150, 3);
+  Bytes shared;
+  ChunkWriter::write_delta(6, k_video, 40, payload, 64, shared);
+  Bytes expected = fmt1(6, 40, 150, k_video);
+  append(expected, Bytes(payload.begin(), payload.begin() + 64));
+  append(expected, fmt3(6));
+  append(expected, Bytes(payload.begin() + 64, payload.begin() + 128));
+  append(expected, fmt3(6));
+  append(expected, Bytes(payload.begin() + 128, payload.end()));
+  EXPECT_EQ(shared, expected);
+
+  // Not for a timestamp the delta does not lead to, another stream id or chunk size, an unknown chunk stream.
+  EXPECT_FALSE(a.continues_with(6, k_video, 1, 141, 150, 40, 64));
+  EXPECT_FALSE(a.continues_with(6, k_video, 2, 140, 150, 40, 64));
+  EXPECT_FALSE(a.continues_with(6, k_video, 1, 140, 150, 40, 128));
+  EXPECT_FALSE(a.continues_with(7, k_video, 1, 140, 150, 40, 64));
+  ASSERT_TRUE(a.continues_with(6, k_video, 1, 140, 150, 40, 64));
+  ASSERT_TRUE(b.continues_with(6, k_video, 1, 0x1000028, 150, 40, 64));
+  append(to_a, shared);
+  append(to_b, shared);
+  // The writers' state moved on: their next headers are deltas from the shared message.
+  a.write(6, k_video, 1, 180, pattern(5), to_a);
+  b.write(6, k_video, 1, 0x1000050, pattern(5), to_b);
+
+  for (auto [wire, first] : {std::pair{&to_a, 100u}, std::pair{&to_b, 0x1000000u}}) {
+    ChunkReader r;
+    std::vector<Message> out;
+    Bytes chunk_size_msg = fmt0(2, 0, 4, k_set_chunk_size, 0);
+    be32(chunk_size_msg, 64);
+    r.feed(chunk_size_msg, out);
+    out.clear();
+    ASSERT_EQ(r.feed(*wire, out), wire->size()) << r.error();
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].timestamp, first);
+    EXPECT_EQ(out[1].timestamp, first + 40);
+    EXPECT_EQ(out[1].stream_id, 1u);
+    EXPECT_EQ(*out[1].payload, payload);
+    EXPECT_EQ(out[2].timestamp, first + 80);
+  }
+}
+
 TEST(RtmpChunk, ControlPayloads) {
   EXPECT_EQ(control_u32(4096), (Bytes{0, 0, 0x10, 0}));
   EXPECT_EQ(peer_bandwidth(2500000, 2), (Bytes{0x00, 0x26, 0x25, 0xA0, 2}));

@@ -300,6 +300,31 @@ TEST(RtmpHub, TheJoiningBurstIsAdmittedWholeAndTheBudgetAppliesAfterIt) {
   EXPECT_EQ(ch->stats().drops, 1u);
 }
 
+TEST(RtmpHub, MediaIsChunkedOnceWithTheDeltaToThePreviousMessageOfItsKind) {
+  Hub hub(ChannelOptions{.chunk_size = 128});
+  auto ch = hub.publish("/live/a", "pub");
+  FakePlayer p;
+  ch->add_player(&p);
+  ch->set_metadata(metadata());
+  ch->publish(video(1000, true, 300));
+  ch->publish(audio(1010));
+  ch->publish(video(1040, false, 300));
+  ch->publish(audio(1033));
+  ch->publish(video(1020, false, 300));  // backwards: no plain delta
+  ASSERT_EQ(p.got.size(), 6u);
+  EXPECT_TRUE(p.got[0]->wire.empty());  // data
+  EXPECT_TRUE(p.got[1]->wire.empty());  // the first of its kind
+  EXPECT_TRUE(p.got[2]->wire.empty());
+  EXPECT_EQ(p.got[3]->wire_delta, 40u);
+  EXPECT_EQ(p.got[3]->wire_chunk_size, 128u);
+  Bytes expected;
+  ChunkWriter::write_delta(k_csid_video, k_video, 40, *p.got[3]->payload, 128, expected);
+  EXPECT_EQ(p.got[3]->wire, expected);
+  EXPECT_EQ(p.got[4]->wire_delta, 23u);
+  EXPECT_FALSE(p.got[4]->wire.empty());
+  EXPECT_TRUE(p.got[5]->wire.empty());
+}
+
 TEST(RtmpHub, CacheIsBoundedInBytes) {
   Hub hub(ChannelOptions{.cache_max_bytes = 1000, .player_queue_bytes = 1 << 20});
   auto ch = hub.publish("/live/a", "pub");
