@@ -123,7 +123,9 @@ bool Searcher::walk(const Router::Node* node, std::size_t i,
       params.pop_back();
     }
   }
-  if (!node->wildcard_handlers.empty() && i <= segs.size()) {
+  // A more specific route of this path with other methods wins over a shallower catch-all
+  // ("POST /api/v3/whep/{id}" answers GET with 405, not with the disk mount at "/{path*}").
+  if (!node->wildcard_handlers.empty() && i <= segs.size() && allowed.empty()) {
     auto it = node->wildcard_handlers.find(method);
     if (it == node->wildcard_handlers.end() && method == Method::Head) it = node->wildcard_handlers.find(Method::Get);
     if (it != node->wildcard_handlers.end()) {

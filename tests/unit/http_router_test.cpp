@@ -35,6 +35,17 @@ TEST(HttpRouter, StaticParamAndWildcardPriority) {
   EXPECT_EQ(call(r, Method::Get, "/api/v3/process/abc/unknown"), "disk");
 }
 
+TEST(HttpRouter, SpecificRouteWithOtherMethodsBeatsTheRootWildcard) {
+  Router r;
+  r.add(Method::Post, "/api/v3/whep/{id}", tag("whep"));
+  r.add(Method::Get, "/{path*}", tag("disk"));
+  EXPECT_EQ(call(r, Method::Get, "/api/v3/whep/live"), "405");
+  EXPECT_EQ(r.find(Method::Get, "/api/v3/whep/live").allowed, (std::vector<Method>{Method::Post}));
+  EXPECT_EQ(call(r, Method::Post, "/api/v3/whep/live"), "whep");
+  EXPECT_EQ(call(r, Method::Get, "/api/v3/whep/live/extra"), "disk");
+  EXPECT_EQ(call(r, Method::Get, "/api/v3/whep"), "disk");
+}
+
 TEST(HttpRouter, ParamsAndWildcardValues) {
   Router r;
   r.add(Method::Put, "/api/v3/process/{id}/metadata/{key}", tag("meta"));
