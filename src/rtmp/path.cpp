@@ -2,31 +2,16 @@
 
 #include <vector>
 
+#include "util/strings.hpp"
+
 namespace dragon::rtmp {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
+// Query values as form encoding ('+' is a space); a malformed escape leaves the text as it came.
 std::string percent_decode(std::string_view s) {
   std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      const int h = hex_value(s[i + 1]), l = hex_value(s[i + 2]);
-      if (h >= 0 && l >= 0) {
-        out.push_back(static_cast<char>(h * 16 + l));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i] == '+' ? ' ' : s[i]);
-  }
+  if (!util::url_decode(s, out, true)) return std::string(s);
   return out;
 }
 
