@@ -6,9 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -346,25 +349,36 @@ TEST(Vp8Payload, LiveFfmpegOnLoopback) {
   socklen_t len = sizeof addr;
   ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   const int port = ntohs(addr.sin_port);
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
 
-  // 75 frames at -g 25 without -re: done in about a second; the socket buffer holds every packet.
+  // 75 frames at -g 25 without -re: done in about a second. Received while FFmpeg runs (the socket
+  // buffer alone may be too small for a burst of every packet).
   const std::string cmd =
       "ffmpeg -hide_banner -loglevel error -nostdin -f lavfi -i testsrc2=size=160x96:rate=25 -frames:v 75 "
       "-c:v libvpx -deadline realtime -g 25 -b:v 200k -payload_type 96 -pkt_size 1200 -f rtp rtp://127.0.0.1:" +
       std::to_string(port) + " >/dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
-  timeval drain{0, 200000};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &drain, sizeof drain);
+  std::atomic<bool> done{false};
+  int status = -1;
+  std::thread runner([&] {
+    status = std::system(cmd.c_str());
+    done = true;
+  });
+  timeval tick{0, 200000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick);
   std::vector<Bytes> packets;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (;;) {
     std::uint8_t buf[2048];
+    const bool finished = done;  // read before recv: a timeout after FFmpeg ended means drained
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    packets.emplace_back(buf, buf + n);
+    if (n > 0) {
+      packets.emplace_back(buf, buf + n);
+    } else if (finished || std::chrono::steady_clock::now() > deadline) {
+      break;
+    }
   }
+  runner.join();
   ::close(fd);
+  ASSERT_EQ(status, 0);
   ASSERT_FALSE(packets.empty());
   const StreamSummary s = summarize(packets);
   EXPECT_EQ(s.packets, static_cast<int>(packets.size()));
