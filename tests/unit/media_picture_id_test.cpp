@@ -189,7 +189,9 @@ TEST(PictureIdRewriter, JoinFromCacheThenLive) {
   PictureIdRewriter second(VpxCodec::Vp8, 20000);
   for (std::size_t i = 0; i < stream.size(); ++i) {
     EXPECT_EQ(out_id(first, stream[i]), 5 + i);
-    if (i >= 50) EXPECT_EQ(out_id(second, stream[i]), 20000 + (i - 50));
+    if (i >= 50) {
+      EXPECT_EQ(out_id(second, stream[i]), 20000 + (i - 50));
+    }
   }
 }
 

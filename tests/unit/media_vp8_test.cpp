@@ -183,8 +183,12 @@ TEST(Vp8Rewrite, EveryFlagCombination) {
     Bytes out2(in2.size() + 1);
     ASSERT_GT(rewriter.rewrite(in2, out2), 0u);
     const Descriptor d2 = parse_descriptor(out2);
-    if (f.i) EXPECT_EQ(d2.picture_id, 0);
-    if (f.l) EXPECT_EQ(d2.tl0picidx, 0);
+    if (f.i) {
+      EXPECT_EQ(d2.picture_id, 0);
+    }
+    if (f.l) {
+      EXPECT_EQ(d2.tl0picidx, 0);
+    }
   }
 }
 
@@ -280,7 +284,9 @@ StreamSummary summarize(const std::vector<Bytes>& packets) {
     timestamp = h->timestamp;
     if (info.descriptor.has_picture_id) {
       if (info.frame_start) {
-        if (expected_picture_id >= 0) EXPECT_EQ(info.descriptor.picture_id, expected_picture_id);
+        if (expected_picture_id >= 0) {
+          EXPECT_EQ(info.descriptor.picture_id, expected_picture_id);
+        }
         expected_picture_id = (info.descriptor.picture_id + 1) & (info.descriptor.picture_id_15bit ? 0x7fff : 0x7f);
       }
     }

@@ -255,7 +255,9 @@ TEST(Vp9Rewrite, EveryFlagCombination) {
         EXPECT_TRUE(d.picture_id_15bit);
         EXPECT_EQ(d.picture_id, 7);
       }
-      if (d.has_tl0picidx) EXPECT_EQ(d.tl0picidx, 200);
+      if (d.has_tl0picidx) {
+        EXPECT_EQ(d.tl0picidx, 200);
+      }
       EXPECT_EQ(d.has_layer_indices, f.l);
       EXPECT_EQ(d.tid, din.tid);
       EXPECT_EQ(d.sid, din.sid);
