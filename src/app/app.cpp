@@ -125,6 +125,8 @@ webrtc::ServerOptions webrtc_options(const config::Config& c) {
   webrtc::ServerOptions o;
   o.udp_enable = c.get_bool("webrtc.udp.enable");
   o.udp_address = c.get_string("webrtc.address");
+  o.tcp_enable = c.get_bool("webrtc.tcp.enable");
+  o.tcp_address = c.get_string("webrtc.tcp.address");
   o.public_ips = c.get_strings("webrtc.public_ips");
   o.public_hosts = c.get_strings("webrtc.public_hosts");
   o.rtp_port_min = static_cast<std::uint16_t>(c.get_uint("webrtc.rtp_port_min"));

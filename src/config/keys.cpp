@@ -744,9 +744,12 @@ std::vector<Key> build() {
   b.add("webrtc.enable", T::Bool, {"CORE_WEBRTC_ENABLE"}, true, "Enable WebRTC playback (WHEP)");
   b.add("webrtc.address", T::Address, {"CORE_WEBRTC_ADDRESS"}, ":8555",
         "UDP listen address for WebRTC media; one port for all viewers");
-  b.add("webrtc.udp.enable", T::Bool, {"CORE_WEBRTC_UDP_ENABLE"}, true, "Offer UDP ICE candidates");
-  b.add("webrtc.tcp.enable", T::Bool, {"CORE_WEBRTC_TCP_ENABLE"}, false, "Also accept WebRTC media over TCP (ICE-TCP)");
-  b.add("webrtc.tcp.address", T::Address, {"CORE_WEBRTC_TCP_ADDRESS"}, ":8555", "TCP listen address for WebRTC media");
+  b.add("webrtc.udp.enable", T::Bool, {"CORE_WEBRTC_UDP_ENABLE"}, true,
+        "Offer UDP ICE candidates (false: TCP candidates only)");
+  b.add("webrtc.tcp.enable", T::Bool, {"CORE_WEBRTC_TCP_ENABLE"}, false,
+        "Also accept WebRTC media over TCP (ICE-TCP, RFC 6544 passive candidates)");
+  b.add("webrtc.tcp.address", T::Address, {"CORE_WEBRTC_TCP_ADDRESS"}, ":8555",
+        "TCP listen address for ICE-TCP viewers (the UDP port number may be reused)");
   b.add("webrtc.public_ips", T::StringList, {"CORE_WEBRTC_PUBLIC_IPS"}, Json::array(),
         "IP addresses announced in ICE candidates (empty: the local addresses)")
       .validate = each(ip_item);

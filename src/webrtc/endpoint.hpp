@@ -1,5 +1,6 @@
 #pragma once
-// A UDP peer address usable as a hash-map key (IPv4 or IPv6, with port).
+// A peer's transport address usable as a hash-map key (IPv4 or IPv6, with port): a UDP peer, or,
+// with `tcp` set, the far end of an ICE-TCP connection (which names that connection).
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -14,13 +15,14 @@ namespace dragon::webrtc {
 struct Endpoint {
   sockaddr_storage addr{};
   socklen_t len = 0;
+  bool tcp = false;  // an ICE-TCP connection (TcpPort), not a UDP peer
 
   const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&addr); }
   bool valid() const { return len > 0; }
   std::string to_string() const;  // "1.2.3.4:5" / "[::1]:5"
 
   friend bool operator==(const Endpoint& a, const Endpoint& b) {
-    if (a.addr.ss_family != b.addr.ss_family) return false;
+    if (a.addr.ss_family != b.addr.ss_family || a.tcp != b.tcp) return false;
     if (a.addr.ss_family == AF_INET) {
       const auto& x = reinterpret_cast<const sockaddr_in&>(a.addr);
       const auto& y = reinterpret_cast<const sockaddr_in&>(b.addr);
@@ -37,7 +39,7 @@ struct Endpoint {
 
 struct EndpointHash {
   std::size_t operator()(const Endpoint& e) const noexcept {
-    std::uint64_t h = 1469598103934665603ull;
+    std::uint64_t h = e.tcp ? 1099511628211ull : 1469598103934665603ull;
     auto mix = [&h](const void* p, std::size_t n) {
       const auto* b = static_cast<const unsigned char*>(p);
       for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;

@@ -31,6 +31,7 @@
 #include "webrtc/packet_pool.hpp"
 #include "webrtc/sdp.hpp"
 #include "webrtc/stun.hpp"
+#include "webrtc/tcp_port.hpp"
 #include "webrtc/udp_port.hpp"
 #include "webrtc/viewer.hpp"
 
@@ -138,7 +139,24 @@ class Server::Impl final : public ViewerHost {
         throw std::runtime_error("webrtc.address: cannot listen on UDP " + options_.udp_address + ": " + error);
       }
       udp_.start();
-      make_candidates();
+      add_candidates("udp", options_.udp_address, udp_.local_port());
+    }
+    if (options_.tcp_enable) {
+      TcpPortOptions t;
+      t.max_connections = options_.tcp_max_connections;
+      t.max_outstanding_bytes = options_.tcp_max_outstanding_bytes;
+      // A connection must carry a valid check as soon as ICE would time out, and stays only while
+      // the viewer talks (consent checks every ~5 s, RTCP more often).
+      t.first_frame_timeout = options_.ice_timeout;
+      t.idle_timeout = options_.ice_timeout;
+      tcp_ = std::make_unique<TcpPort>(io_, [this](auto d, const auto& f) { return on_datagram(d, f); }, t);
+      std::string error;
+      if (!tcp_->bind(options_.tcp_address, error)) {
+        tcp_.reset();
+        throw std::runtime_error("webrtc.tcp.address: cannot listen on TCP " + options_.tcp_address + ": " + error);
+      }
+      tcp_->start();
+      add_candidates("tcp", options_.tcp_address, tcp_->local_port());
     }
     schedule_housekeeping();
     running_ = true;
@@ -146,7 +164,9 @@ class Server::Impl final : public ViewerHost {
       loop_thread_id_ = std::this_thread::get_id();
       io_.run();
     });
-    log::info("WebRTC", "Listening", {{"address", options_.udp_address}, {"candidates", candidate_list()}});
+    log::info("WebRTC", "Listening", {{"address", options_.udp_enable ? options_.udp_address : "(UDP disabled)"},
+                                      {"tcp_address", options_.tcp_enable ? options_.tcp_address : "(TCP disabled)"},
+                                      {"candidates", candidate_list()}});
   }
 
   void stop() {
@@ -157,6 +177,7 @@ class Server::Impl final : public ViewerHost {
       for (auto& id : ids) close_stream(id);
       housekeeping_.cancel();
       pacing_.cancel();
+      if (tcp_) tcp_->close();
       return 0;
     });
     io_.stop();
@@ -170,22 +191,27 @@ class Server::Impl final : public ViewerHost {
 
   nlohmann::json candidate_list() const {
     auto out = nlohmann::json::array();
-    for (const auto& c : candidates_) out.push_back(c.address + ":" + std::to_string(c.port));
+    for (const auto& c : candidates_) {
+      out.push_back(c.address + ":" + std::to_string(c.port) + (c.transport == "tcp" ? "/tcp" : ""));
+    }
     return out;
   }
 
   // ---- host candidates -------------------------------------------------------------------------
-  void make_candidates() {
-    const std::uint16_t port = udp_.local_port();
+  // Host candidates for one of our sockets: the public IPs/hosts if configured, else the bound
+  // address, else every IPv4 interface. TCP ones (RFC 6544 §4.2) are passive, with a lower type
+  // preference than UDP (a browser that can use both prefers UDP) and local preference
+  // 2^13 * direction-pref (4, passive) + other-pref.
+  void add_candidates(const std::string& transport, const std::string& bind_address, std::uint16_t port) {
     std::vector<std::string> addresses;
     for (const auto& ip : options_.public_ips) addresses.push_back(ip);
     for (const auto& host : options_.public_hosts) addresses.push_back(host);
     if (addresses.empty()) {
-      const auto local = parse_endpoint(options_.udp_address);
+      const auto local = parse_endpoint(bind_address);
       const bool any = local && local->addr.ss_family == AF_INET &&
                        reinterpret_cast<const sockaddr_in&>(local->addr).sin_addr.s_addr == htonl(INADDR_ANY);
       if (local && !any) {
-        std::string host = options_.udp_address.substr(0, options_.udp_address.rfind(':'));
+        std::string host = bind_address.substr(0, bind_address.rfind(':'));
         if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
         addresses.push_back(host);
       } else {
@@ -204,18 +230,21 @@ class Server::Impl final : public ViewerHost {
         addresses.insert(addresses.end(), loopback.begin(), loopback.end());
       }
     }
-    std::uint32_t local_pref = 65535;
-    int foundation = 1;
+    const bool tcp = transport == "tcp";
+    std::uint32_t local_pref = tcp ? (4u << 13) | 8191u : 65535u;
+    const std::uint32_t lowest = tcp ? 4u << 13 : 0u;
+    const std::uint32_t type_pref = tcp ? 99u : 126u;  // RFC 8445 §5.1.2.1, host type
     for (const auto& a : addresses) {
       AnswerCandidate c;
-      c.foundation = std::to_string(foundation++);
+      c.foundation = std::to_string(candidates_.size() + 1);
       c.component = 1;
-      c.transport = "udp";
-      c.priority = (126u << 24) | (local_pref << 8) | 255u;  // RFC 8445 §5.1.2.1, host type
+      c.transport = transport;
+      c.priority = (type_pref << 24) | (local_pref << 8) | 255u;
       c.address = a;
       c.port = port;
+      if (tcp) c.tcptype = "passive";
       candidates_.push_back(c);
-      if (local_pref > 0) --local_pref;
+      if (local_pref > lowest) --local_pref;
     }
   }
 
@@ -339,8 +368,9 @@ class Server::Impl final : public ViewerHost {
                        std::to_string(options_.max_viewers) + ")",
               "", ""};
     }
-    if (!options_.udp_enable || candidates_.empty()) {
-      return {503, "WebRTC media transport is not enabled on this server (webrtc.udp.enable)", "", ""};
+    if (candidates_.empty()) {
+      return {503, "WebRTC media transport is not enabled on this server (webrtc.udp.enable, webrtc.tcp.enable)",
+              "", ""};
     }
     std::optional<SendTrack> video, audio;
     if (!s.video.profile_level_id().empty()) video = SendTrack{"H264", 90000, 0, s.video.profile_level_id()};
@@ -463,6 +493,7 @@ class Server::Impl final : public ViewerHost {
     by_ufrag_.erase(v.config().local_ufrag);
     for (const auto& a : entry->addresses) {
       if (auto f = by_address_.find(a); f != by_address_.end() && f->second == &v) by_address_.erase(f);
+      if (a.tcp && tcp_) tcp_->release(a);  // closed once the BYE and close_notify above are out
     }
     if (auto s = streams_.find(entry->process_id); s != streams_.end()) {
       auto& list = s->second->viewers;
@@ -490,6 +521,7 @@ class Server::Impl final : public ViewerHost {
 
   // ---- ViewerHost ------------------------------------------------------------------------------
   bool viewer_send(const Endpoint& to, std::span<const std::uint8_t> datagram) override {
+    if (to.tcp) return tcp_ && tcp_->send(to, datagram);
     return udp_.send_to(to, datagram);
   }
 
@@ -518,28 +550,31 @@ class Server::Impl final : public ViewerHost {
   }
 
   // ---- datagrams -------------------------------------------------------------------------------
-  void on_datagram(std::span<std::uint8_t> d, const Endpoint& from) {
+  // A UDP datagram, or a frame from an ICE-TCP connection (from.tcp): the same demultiplexing.
+  // True if `from` belongs to a viewer afterwards (the TCP port closes connections that do not).
+  bool on_datagram(std::span<std::uint8_t> d, const Endpoint& from) {
     ++counters_.datagrams_in;
     const auto now = Clock::now();
     if (is_stun(d)) {
       const auto msg = parse_stun(d);
-      if (!msg || msg->type != k_stun_binding_request) return;
+      if (!msg || msg->type != k_stun_binding_request) return by_address_.count(from) > 0;
       const auto colon = msg->username.find(':');
-      if (colon == std::string_view::npos) return;
+      if (colon == std::string_view::npos) return by_address_.count(from) > 0;
       auto it = by_ufrag_.find(msg->username.substr(0, colon));
       if (it == by_ufrag_.end()) {
         ++counters_.datagrams_unknown;
-        return;
+        return by_address_.count(from) > 0;
       }
       it->second->on_stun(*msg, d, from, now);
-      return;
+      return by_address_.count(from) > 0;  // the viewer took the check (viewer_address)
     }
     auto it = by_address_.find(from);
     if (it == by_address_.end()) {
       ++counters_.datagrams_unknown;
-      return;
+      return false;
     }
     it->second->on_datagram(d, from, now);
+    return true;
   }
 
   // ---- timers ----------------------------------------------------------------------------------
@@ -631,6 +666,14 @@ class Server::Impl final : public ViewerHost {
     c.firs = sum.firs;
     c.send_drops = sum.send_drops;
     c.setup_seconds.swap(setup_samples_);
+    if (tcp_) {
+      const auto& t = tcp_->stats();
+      c.tcp_active = t.active;
+      c.tcp_accepted = t.accepted;
+      c.tcp_refused = t.refused_limit;
+      c.tcp_bad_frame = t.closed_bad_frame;
+      c.tcp_timeout = t.closed_timeout;
+    }
     return c;
   }
 
@@ -665,6 +708,7 @@ class Server::Impl final : public ViewerHost {
       nlohmann::json j = {{"resource", rid.substr(0, 8)},
                           {"connected", vw.time_to_connected().has_value()},
                           {"address", vw.address().valid() ? vw.address().to_string() : ""},
+                          {"transport", vw.address().valid() ? (vw.address().tcp ? "tcp" : "udp") : ""},
                           {"srtp", std::string(vw.srtp_profile())},
                           {"packets", st.packets_sent},
                           {"bytes", st.bytes_sent},
@@ -686,6 +730,7 @@ class Server::Impl final : public ViewerHost {
   ServerOptions options_;
   asio::io_context io_;
   UdpPort udp_;
+  std::unique_ptr<TcpPort> tcp_;  // when options_.tcp_enable
   asio::steady_timer housekeeping_{io_};
   asio::steady_timer pacing_{io_};
   std::thread thread_;

@@ -1,5 +1,6 @@
 #pragma once
-// The WebRTC egress server: one loop thread that owns the viewers' UDP port, every process's RTP
+// The WebRTC egress server: one loop thread that owns the viewers' UDP port (and, when enabled, the
+// passive ICE-TCP port beside it), every process's RTP
 // ingest sockets (the legs injected into FFmpeg), the ingest tracks with their GOP caches, and all
 // viewers. Public methods are thread-safe: they post to the loop and wait for the answer.
 #include <chrono>
@@ -17,6 +18,12 @@ namespace dragon::webrtc {
 struct ServerOptions {
   bool udp_enable = true;
   std::string udp_address = ":8555";       // host:port; empty host = all interfaces
+  // Passive ICE-TCP (RFC 6544, RFC 4571 framing) for viewers whose UDP is blocked: host candidates
+  // "tcp ... tcptype passive" in answers, on this TCP port (the same number as UDP is fine).
+  bool tcp_enable = false;
+  std::string tcp_address = ":8555";
+  std::size_t tcp_max_connections = 1024;             // open at once; more are closed at once
+  std::size_t tcp_max_outstanding_bytes = 256 * 1024;  // per connection; a slow viewer loses packets beyond
   std::vector<std::string> public_ips;      // announced as host candidates (NAT, Docker)
   std::vector<std::string> public_hosts;    // announced by name
   std::uint16_t rtp_port_min = 20000;       // internal legs from FFmpeg (loopback)
@@ -59,6 +66,9 @@ struct ServerCounters {
   std::uint64_t send_drops = 0;
   std::uint64_t ingest_packets = 0, ingest_invalid = 0;
   std::uint64_t datagrams_in = 0, datagrams_unknown = 0;
+  // ICE-TCP connections: open now; accepted; refused (limit); closed for a bad frame (invalid length,
+  // not STUN first, unknown ufrag, viewer gone) or a timeout (no valid check in time, idle).
+  std::uint64_t tcp_active = 0, tcp_accepted = 0, tcp_refused = 0, tcp_bad_frame = 0, tcp_timeout = 0;
   std::vector<double> setup_seconds;  // setup durations since the last read (POST → first keyframe sent)
 };
 

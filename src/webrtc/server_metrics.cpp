@@ -28,6 +28,10 @@ ServerMetrics::ServerMetrics(metrics::Registry& registry, Server& server) : regi
       {"dragonfork_webrtc_gop_cache_total", "Viewers that started from the GOP cache (hit) or waited for a keyframe (miss)",
        Type::Counter, {"result"}},
       {"dragonfork_webrtc_send_drops_total", "Packets not sent because a viewer's socket buffer was full", Type::Counter, {}},
+      {"dragonfork_webrtc_tcp_connections_active", "ICE-TCP connections open now", Type::Gauge, {}},
+      {"dragonfork_webrtc_tcp_connections_total",
+       "ICE-TCP connections accepted, refused (limit), or closed for a bad frame or a timeout", Type::Counter,
+       {"result"}},
       {"dragonfork_webrtc_ingest_packets_total", "RTP packets received from FFmpeg's WebRTC legs", Type::Counter,
        {"result"}},
   };
@@ -53,6 +57,11 @@ ServerMetrics::ServerMetrics(metrics::Registry& registry, Server& server) : regi
     sink.add("dragonfork_webrtc_gop_cache_total", {"hit"}, static_cast<double>(c.gop_cache_hits));
     sink.add("dragonfork_webrtc_gop_cache_total", {"miss"}, static_cast<double>(c.gop_cache_misses));
     sink.add("dragonfork_webrtc_send_drops_total", static_cast<double>(c.send_drops));
+    sink.add("dragonfork_webrtc_tcp_connections_active", static_cast<double>(c.tcp_active));
+    sink.add("dragonfork_webrtc_tcp_connections_total", {"accepted"}, static_cast<double>(c.tcp_accepted));
+    sink.add("dragonfork_webrtc_tcp_connections_total", {"refused"}, static_cast<double>(c.tcp_refused));
+    sink.add("dragonfork_webrtc_tcp_connections_total", {"bad_frame"}, static_cast<double>(c.tcp_bad_frame));
+    sink.add("dragonfork_webrtc_tcp_connections_total", {"timeout"}, static_cast<double>(c.tcp_timeout));
     sink.add("dragonfork_webrtc_ingest_packets_total", {"valid"}, static_cast<double>(c.ingest_packets));
     sink.add("dragonfork_webrtc_ingest_packets_total", {"invalid"}, static_cast<double>(c.ingest_invalid));
   });
