@@ -6,6 +6,22 @@
 #include "media/vp9.hpp"
 
 namespace dragon::media {
+
+bool read_picture_id(std::span<const std::uint8_t> payload, std::size_t& at, PictureIdField& out) {
+  const std::size_t n = payload.size();
+  if (at >= n) return false;
+  out.offset = static_cast<std::uint8_t>(at);
+  out.fifteen_bit = (payload[at] & 0x80) != 0;
+  if (out.fifteen_bit) {
+    if (n - at < 2) return false;
+    out.value = static_cast<std::uint16_t>((payload[at] & 0x7f) << 8 | payload[at + 1]);
+    at += 2;
+  } else {
+    out.value = payload[at] & 0x7f;
+    at += 1;
+  }
+  return true;
+}
 namespace {
 
 // Where the fields to rewrite are in a valid descriptor, whatever the codec.

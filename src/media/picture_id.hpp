@@ -22,6 +22,15 @@
 
 namespace dragon::media {
 
+// The picture ID field VP8 (RFC 7741 §4.2) and VP9 (RFC 9628 §4.2) share: M bit, then 7 or 15 bits.
+struct PictureIdField {
+  std::uint16_t value = 0;
+  std::uint8_t offset = 0;  // where the field starts in the payload
+  bool fifteen_bit = false;
+};
+// Reads the field at `at` and advances past it; false when the payload ends inside it.
+bool read_picture_id(std::span<const std::uint8_t> payload, std::size_t& at, PictureIdField& out);
+
 enum class VpxCodec : std::uint8_t { Vp8, Vp9 };
 
 // Extends a picture ID (or TL0PICIDX) of a 2^bits space to 64 bits, like SequenceUnwrapper: values

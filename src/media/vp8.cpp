@@ -1,11 +1,12 @@
 #include "media/vp8.hpp"
 
+#include "media/picture_id.hpp"
+
 namespace dragon::media::vp8 {
 namespace {
 
 constexpr std::uint8_t kX = 0x80, kN = 0x20, kS = 0x10, kPidMask = 0x07;
 constexpr std::uint8_t kI = 0x80, kL = 0x40, kT = 0x20, kK = 0x10;
-constexpr std::uint8_t kM = 0x80;
 
 // RFC 6386 9.1: the 3-byte frame tag (little-endian bits: key frame flag inverted in bit 0, version
 // in bits 1-3, show_frame in bit 4, first partition size above), then for key frames the start code
@@ -45,17 +46,11 @@ Descriptor parse_descriptor(std::span<const std::uint8_t> payload) {
     d.has_tid = (x & kT) != 0;
     d.has_keyidx = (x & kK) != 0;
     if (d.has_picture_id) {
-      if (at >= n) return d;
-      d.picture_id_offset = static_cast<std::uint8_t>(at);
-      d.picture_id_15bit = (payload[at] & kM) != 0;
-      if (d.picture_id_15bit) {
-        if (n - at < 2) return d;
-        d.picture_id = static_cast<std::uint16_t>((payload[at] & 0x7f) << 8 | payload[at + 1]);
-        at += 2;
-      } else {
-        d.picture_id = payload[at] & 0x7f;
-        at += 1;
-      }
+      PictureIdField f;
+      if (!read_picture_id(payload, at, f)) return d;
+      d.picture_id = f.value;
+      d.picture_id_offset = f.offset;
+      d.picture_id_15bit = f.fifteen_bit;
     }
     if (d.has_tl0picidx) {
       if (at >= n) return d;

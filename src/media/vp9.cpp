@@ -1,10 +1,11 @@
 #include "media/vp9.hpp"
 
+#include "media/picture_id.hpp"
+
 namespace dragon::media::vp9 {
 namespace {
 
 constexpr std::uint8_t kI = 0x80, kP = 0x40, kL = 0x20, kF = 0x10, kB = 0x08, kE = 0x04, kV = 0x02, kZ = 0x01;
-constexpr std::uint8_t kM = 0x80;
 
 // Reads bits MSB first; reads past the end return 0 and set failed.
 class Bits {
@@ -126,17 +127,11 @@ Descriptor parse_descriptor(std::span<const std::uint8_t> payload) {
   d.error = Error::TruncatedDescriptor;
   std::size_t at = 1;
   if (d.has_picture_id) {
-    if (at >= n) return d;
-    d.picture_id_offset = static_cast<std::uint8_t>(at);
-    d.picture_id_15bit = (payload[at] & kM) != 0;
-    if (d.picture_id_15bit) {
-      if (n - at < 2) return d;
-      d.picture_id = static_cast<std::uint16_t>((payload[at] & 0x7f) << 8 | payload[at + 1]);
-      at += 2;
-    } else {
-      d.picture_id = payload[at] & 0x7f;
-      at += 1;
-    }
+    PictureIdField f;
+    if (!read_picture_id(payload, at, f)) return d;
+    d.picture_id = f.value;
+    d.picture_id_offset = f.offset;
+    d.picture_id_15bit = f.fifteen_bit;
   }
   if (d.has_layer_indices) {
     if (at >= n) return d;
