@@ -33,6 +33,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from procstats import free_port, cpu_seconds, rss_mb, children
+
 REPO = Path(__file__).resolve().parents[1]
 NGINX_RTMP_MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 REFERENCE_NGINX = 0.050  # research/upstream-measured.md: CPU-seconds per player-minute, 4.2 Mbps, 50 players
@@ -42,44 +44,11 @@ STREAM = "live/bench"
 _procs = []  # every process we start, so cleanup() can end them whatever happens
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pids):
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
-def rss_mb(pids):
-    total = 0
-    for pid in pids:
-        try:
-            m = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += int(m.group(1)) if m else 0
-    return round(total / 1024, 1)
-
-
 def machine_cpu():
     """(busy, total) jiffies over all cores from /proc/stat."""
     f = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     total = sum(f[:8])  # user nice system idle iowait irq softirq steal (guest is inside user)
     return total - f[3] - f[4], total
-
-
-def children(pid):
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [int(p) for p in out]
 
 
 def spawn(cmd, **kw):
